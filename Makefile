@@ -1,0 +1,70 @@
+# libdashmap: build, test, install.
+#
+#   make demo      build the library and run the main demo
+#   make test      every test: Rust, header sync, C (+ASan/UBSan), install,
+#                  C++, Go, Node, Zig
+#   make install   PREFIX=/usr/local DESTDIR=   (see README "Install")
+#
+# Every target works on a fresh machine: the scripts in scripts/ install
+# what they need (npm packages, ziglang from PyPI, Debian packages).
+
+CARGO     ?= cargo
+PREFIX    ?= /usr/local
+BUILD     ?= build
+RELEASE   := target/release
+export DM_LIB_DIR := $(CURDIR)/$(RELEASE)
+export DM_INCLUDE_DIR := $(CURDIR)/include
+
+.PHONY: all lib demo test test-rust test-header test-c test-examples test-install \
+        test-go test-node test-zig install uninstall clean
+
+all: lib
+
+# The shared and static library in target/release, the header in include/,
+# and an uninstalled pkg-config file in target/pkgconfig for in-tree consumers.
+lib:
+	$(CARGO) build --release --locked
+	scripts/write-pc.sh uninstalled $(CURDIR) > $(RELEASE)/dashmap-uninstalled.pc
+	mkdir -p target/pkgconfig && cp $(RELEASE)/dashmap-uninstalled.pc target/pkgconfig/dashmap.pc
+
+demo: lib
+	scripts/demo.sh
+
+test: test-rust test-header test-c test-examples test-install test-go test-node test-zig
+	@echo "make test: all suites passed"
+
+test-rust:
+	$(CARGO) test --locked
+	$(CARGO) test --locked --features fault-injection --target-dir target/fault -- fault
+
+# The committed header must equal what build.rs generates.
+test-header: lib
+	scripts/check-header.sh
+
+test-c: lib
+	scripts/test-c.sh
+
+test-examples: lib
+	scripts/test-examples.sh
+
+test-install: lib
+	scripts/test-install.sh
+
+test-go: lib
+	scripts/test-go.sh
+
+test-node: lib
+	scripts/test-node.sh
+
+test-zig: lib
+	scripts/test-zig.sh
+
+install: lib
+	scripts/install.sh install "$(PREFIX)" "$(DESTDIR)"
+
+uninstall:
+	scripts/install.sh uninstall "$(PREFIX)" "$(DESTDIR)"
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

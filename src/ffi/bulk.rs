@@ -1,0 +1,201 @@
+//! Batches (one shard lock per shard touched) and inspection.
+
+use super::*;
+
+/// Validates `n` slices and borrows them.
+///
+/// # Safety
+/// `slices` must point to `n` readable `dm_slice`s (or be NULL with `n == 0`),
+/// each describing readable bytes for the duration of the call.
+unsafe fn borrow_slices<'a>(slices: *const dm_slice, n: usize) -> Result<Vec<&'a [u8]>, dm_status> {
+    if n > isize::MAX as usize / std::mem::size_of::<dm_slice>() {
+        return Err(DM_ERR_INVALID);
+    }
+    // SAFETY: non-NULL when n > 0 (checked by the caller), `n` elements (contract).
+    let slices: &[dm_slice] = if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(slices, n) } };
+    first_error(&slices.iter().map(|s| check_bytes(s.ptr, s.len)).collect::<Vec<_>>())?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(n).map_err(|_| DM_ERR_NO_MEMORY)?;
+    // SAFETY: each slice passed `check_bytes` above.
+    out.extend(slices.iter().map(|s| unsafe { bytes(s.ptr, s.len) }));
+    Ok(out)
+}
+
+/// A slice array argument: NULL is allowed only for `n == 0`.
+fn check_slices(p: *const dm_slice, n: usize) -> dm_status {
+    if p.is_null() && n > 0 {
+        DM_ERR_NULL
+    } else {
+        DM_OK
+    }
+}
+
+/// Inserts or replaces `n` pairs `keys[i]` -> `vals[i]` (copied), taking each
+/// shard's write lock once. A key listed twice ends with its last value.
+///
+/// Returns `DM_OK`; `DM_ERR_NULL` (`map`, `keys`/`vals` with n > 0, or any
+/// slice with a NULL pointer and non-zero length; checked before anything
+/// is inserted), `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY` (if table growth fails
+/// midway, pairs in shards already visited stay inserted), `DM_ERR_REENTRANT`,
+/// `DM_ERR_PANIC`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn dm_extend(map: *mut dm_map, keys: *const dm_slice, vals: *const dm_slice, n: usize) -> dm_status {
+    ffi_boundary!({
+        check_args!(check_ptr(map), check_slices(keys, n), check_slices(vals, n));
+        // SAFETY: checked above; sizes are the caller's contract.
+        let (keys, vals) = unsafe { (borrow_slices(keys, n)?, borrow_slices(vals, n)?) };
+        let map = unsafe { live(map)? };
+        map.extend(&keys, &vals).map_err(map_error)?;
+        Ok(DM_OK)
+    })
+}
+
+/// Looks up `n` keys, taking each shard's read lock once. The values are
+/// packed back to back into `buf` in key order; `lens[i]` gets the length of
+/// the value of `keys[i]`, or `SIZE_MAX` when it is missing; `*used` gets the
+/// bytes written.
+///
+/// Returns `DM_OK`; `DM_BUFFER_TOO_SMALL` with `*used` = the bytes needed and
+/// `lens` filled (nothing useful in `buf`); `DM_ERR_NULL` (`map`, `used`,
+/// `keys`/`lens` with n > 0, `buf` NULL with `buf_cap` > 0, a NULL slice
+/// pointer with non-zero length), `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`,
+/// `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe; each shard is read atomically.
+#[no_mangle]
+pub unsafe extern "C" fn dm_get_many(
+    map: *const dm_map,
+    keys: *const dm_slice,
+    n: usize,
+    buf: *mut u8,
+    buf_cap: usize,
+    lens: *mut usize,
+    used: *mut usize,
+) -> dm_status {
+    ffi_boundary!({
+        check_args!(check_ptr(map), check_slices(keys, n), check_bytes(buf, buf_cap), check_ptr(used), if n > 0 { check_ptr(lens) } else { DM_OK });
+        // SAFETY: checked above; sizes are the caller's contract.
+        let keys = unsafe { borrow_slices(keys, n)? };
+        let (buf, lens, used) = unsafe {
+            let lens: &mut [usize] = if n == 0 { &mut [] } else { std::slice::from_raw_parts_mut(lens, n) };
+            (bytes_mut(buf, buf_cap), lens, &mut *used)
+        };
+        let map = unsafe { live(map)? };
+        let batch = map.plan_batch(&keys).map_err(map_error)?;
+        // Shards are visited in shard order, so values land in a scratch arena
+        // first and are then laid out in key order.
+        let mut arena: Vec<u8> = Vec::new();
+        let mut spans = vec![(0usize, usize::MAX); n];
+        let mut oom = false;
+        map.get_many(&keys, &batch, |i, v| {
+            if let Some(v) = v {
+                oom |= arena.try_reserve(v.len()).is_err();
+                if !oom {
+                    spans[i] = (arena.len(), v.len());
+                    arena.extend_from_slice(v);
+                }
+            }
+        });
+        if oom {
+            return Err(DM_ERR_NO_MEMORY);
+        }
+        let needed: usize = spans.iter().filter(|s| s.1 != usize::MAX).map(|s| s.1).sum();
+        for (len, &(_, l)) in lens.iter_mut().zip(&spans) {
+            *len = l;
+        }
+        *used = needed;
+        if needed > buf.len() {
+            return Ok(DM_BUFFER_TOO_SMALL);
+        }
+        let mut at = 0;
+        for &(start, l) in spans.iter().filter(|s| s.1 != usize::MAX) {
+            buf[at..at + l].copy_from_slice(&arena[start..start + l]);
+            at += l;
+        }
+        Ok(DM_OK)
+    })
+}
+
+/// Removes `n` keys, taking each shard's write lock once; `*removed` (optional,
+/// may be NULL) gets how many were present.
+///
+/// Returns `DM_OK`; `DM_ERR_NULL`, `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`,
+/// `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn dm_remove_many(map: *mut dm_map, keys: *const dm_slice, n: usize, removed: *mut usize) -> dm_status {
+    ffi_boundary!({
+        check_args!(check_ptr(map), check_slices(keys, n));
+        // SAFETY: checked above; sizes are the caller's contract.
+        let keys = unsafe { borrow_slices(keys, n)? };
+        let count = unsafe { live(map)? }.remove_many(&keys).map_err(map_error)?;
+        if !removed.is_null() {
+            // SAFETY: non-NULL and writable (contract).
+            unsafe { *removed = count };
+        }
+        Ok(DM_OK)
+    })
+}
+
+/// Number of shards (fixed at creation). 0 for NULL. Takes no lock, so it
+/// also works inside callbacks.
+#[no_mangle]
+pub unsafe extern "C" fn dm_shard_count(map: *const dm_map) -> usize {
+    if map.is_null() {
+        return 0;
+    }
+    // SAFETY: non-NULL live handle (contract).
+    unsafe { &(*map).map }.shard_count()
+}
+
+/// Stores the number of entries in shard `shard` in `*len`.
+/// Returns `DM_OK`; `DM_ERR_INVALID` when `shard >= dm_shard_count(map)`;
+/// `DM_ERR_NULL`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn dm_shard_len(map: *const dm_map, shard: usize, len: *mut usize) -> dm_status {
+    ffi_boundary!({
+        check_args!(check_ptr(map), check_ptr(len));
+        // SAFETY: checked non-NULL.
+        let n = unsafe { live(map)? }.shard_len(shard).ok_or(DM_ERR_INVALID)?;
+        unsafe { *len = n };
+        Ok(DM_OK)
+    })
+}
+
+/// A snapshot of a map's size and layout (`dm_stats_get`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct dm_stats {
+    /// Entries.
+    pub len: usize,
+    /// Entries the tables can hold without growing.
+    pub capacity: usize,
+    /// Shards.
+    pub shards: usize,
+    /// Entries in the emptiest and the fullest shard (balance of the hash).
+    pub min_shard_len: usize,
+    pub max_shard_len: usize,
+    /// Total bytes of all keys, and of all values, stored.
+    pub key_bytes: usize,
+    pub value_bytes: usize,
+}
+
+/// Fills `*out` by visiting every shard under its read lock: O(entries), each
+/// shard counted atomically, not the whole map.
+/// Returns `DM_OK`, `DM_ERR_NULL`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn dm_stats_get(map: *const dm_map, out: *mut dm_stats) -> dm_status {
+    ffi_boundary!({
+        check_args!(check_ptr(map), check_ptr(out));
+        // SAFETY: checked non-NULL.
+        let s = unsafe { live(map)? }.stats();
+        let stats = dm_stats {
+            len: s.len,
+            capacity: s.capacity,
+            shards: s.shards,
+            min_shard_len: s.min_shard_len,
+            max_shard_len: s.max_shard_len,
+            key_bytes: s.key_bytes,
+            value_bytes: s.value_bytes,
+        };
+        unsafe { *out = stats };
+        Ok(DM_OK)
+    })
+}

@@ -1,0 +1,106 @@
+//! The two hash functions a map can use, behind one `BuildHasher`.
+//!
+//! SipHash-1-3 (the default) keeps hostile keys from forcing collisions when
+//! its keys are secret; foldhash is several times faster on short keys but
+//! offers no such protection once its seed is known.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+
+use foldhash::fast::{FixedState, FoldHasher};
+use siphasher::sip::SipHasher13;
+
+/// Which hash function a map uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HasherKind {
+    SipHash,
+    Fast,
+}
+
+/// Builds the per-operation hasher; cloned into every map, so it stays small.
+#[derive(Clone, Debug)]
+pub enum State {
+    Sip { k0: u64, k1: u64 },
+    Fast(FixedState),
+}
+
+impl State {
+    /// `seed == 0` draws fresh random keys; any other seed makes hashing (and
+    /// so shard placement) reproducible across runs.
+    pub fn new(kind: HasherKind, seed: u64) -> State {
+        let (k0, k1) = if seed == 0 { random_keys() } else { (seed, seed.rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15) };
+        match kind {
+            HasherKind::SipHash => State::Sip { k0, k1 },
+            HasherKind::Fast => State::Fast(FixedState::with_seed(k0)),
+        }
+    }
+}
+
+/// Two secret 64-bit keys. std's `RandomState` is seeded from the OS once per
+/// thread and perturbed per instance, so hashing a constant with two fresh
+/// instances yields independent, unpredictable values.
+fn random_keys() -> (u64, u64) {
+    (RandomState::new().hash_one(0x5eed_u64), RandomState::new().hash_one(0xfeed_u64))
+}
+
+impl BuildHasher for State {
+    type Hasher = AnyHasher;
+
+    #[inline]
+    fn build_hasher(&self) -> AnyHasher {
+        match self {
+            State::Sip { k0, k1 } => AnyHasher::Sip(SipHasher13::new_with_keys(*k0, *k1)),
+            State::Fast(state) => AnyHasher::Fast(state.build_hasher()),
+        }
+    }
+}
+
+pub enum AnyHasher {
+    Sip(SipHasher13),
+    Fast(FoldHasher<'static>),
+}
+
+impl Hasher for AnyHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        match self {
+            AnyHasher::Sip(h) => h.write(bytes),
+            AnyHasher::Fast(h) => h.write(bytes),
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        match self {
+            AnyHasher::Sip(h) => h.write_usize(n),
+            AnyHasher::Fast(h) => h.write_usize(n),
+        }
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        match self {
+            AnyHasher::Sip(h) => h.finish(),
+            AnyHasher::Fast(h) => h.finish(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_hashing_is_reproducible_and_random_is_not() {
+        for kind in [HasherKind::SipHash, HasherKind::Fast] {
+            let a = State::new(kind, 42).hash_one(b"key".as_slice());
+            let b = State::new(kind, 42).hash_one(b"key".as_slice());
+            assert_eq!(a, b, "{kind:?}");
+            let c = State::new(kind, 43).hash_one(b"key".as_slice());
+            assert_ne!(a, c, "{kind:?}");
+            let r1 = State::new(kind, 0).hash_one(b"key".as_slice());
+            let r2 = State::new(kind, 0).hash_one(b"key".as_slice());
+            assert_ne!(r1, r2, "{kind:?}: seed 0 must draw fresh keys");
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Whole-map walks. Each visits one shard at a time under that shard's lock,
+//! so a walk never blocks the whole map, and every key that is present for
+//! the whole walk is seen exactly once (a key never changes shard).
+
+use super::{Error, Map, Result};
+
+impl Map {
+    /// Calls `f(key, value)` under each shard's read lock until it returns
+    /// `false`. Returns `false` when stopped early.
+    pub fn for_each(&self, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> bool {
+        for shard in self.inner.shards() {
+            let table = shard.read();
+            // SAFETY: the read guard is held for the whole walk of this shard.
+            for bucket in unsafe { table.iter() } {
+                let (k, v) = unsafe { bucket.as_ref() };
+                if !f(k, v.get()) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Like `for_each`, under each shard's write lock, with writable values.
+    pub fn for_each_mut(&self, mut f: impl FnMut(&[u8], &mut [u8]) -> bool) -> bool {
+        for shard in self.inner.shards() {
+            let table = shard.write();
+            // SAFETY: the write guard gives exclusive access for the whole walk.
+            for bucket in unsafe { table.iter() } {
+                let (k, v) = unsafe { bucket.as_mut() };
+                if !f(k, v.get_mut()) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Keeps the entries for which `keep(key, value)` is true, one shard at a time.
+    pub fn retain(&self, mut keep: impl FnMut(&[u8], &[u8]) -> bool) {
+        for shard in self.inner.shards() {
+            let mut table = shard.write();
+            // SAFETY: exclusive access; erasing the bucket just yielded is
+            // allowed while a `RawIter` walks the table (hashbrown's own
+            // `retain` does the same).
+            unsafe {
+                for bucket in table.iter() {
+                    let (k, v) = bucket.as_ref();
+                    if !keep(k, v.get()) {
+                        table.erase(bucket);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies shard `idx` out under its read lock (one allocation per shard).
+    /// `None` when `idx` is past the last shard.
+    pub fn snapshot_shard(&self, idx: usize) -> Option<Result<Snapshot>> {
+        let shard = self.inner.shards().get(idx)?;
+        let table = shard.read();
+        // SAFETY (all three walks): the read guard is held throughout.
+        let bytes: usize = unsafe { table.iter() }.map(|b| unsafe { b.as_ref() }).map(|(k, v)| k.len() + v.get().len()).sum();
+        let mut snap = Snapshot::default();
+        if snap.data.try_reserve_exact(bytes).is_err() || snap.spans.try_reserve_exact(table.len()).is_err() {
+            return Some(Err(Error::NoMemory));
+        }
+        for bucket in unsafe { table.iter() } {
+            let (k, v) = unsafe { bucket.as_ref() };
+            snap.spans.push((snap.data.len(), k.len(), v.get().len()));
+            snap.data.extend_from_slice(k);
+            snap.data.extend_from_slice(v.get());
+        }
+        Some(Ok(snap))
+    }
+}
+
+/// A copy of one shard's entries, packed into one buffer.
+#[derive(Default)]
+pub struct Snapshot {
+    data: Vec<u8>,
+    /// (offset of the key, key length, value length); the value follows the key.
+    spans: Vec<(usize, usize, usize)>,
+}
+
+impl Snapshot {
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn get(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        let &(at, klen, vlen) = self.spans.get(i)?;
+        Some((&self.data[at..at + klen], &self.data[at + klen..at + klen + vlen]))
+    }
+}

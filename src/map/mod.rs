@@ -1,0 +1,194 @@
+//! The map logic: a byte-keyed `DashMap` whose shard tables we drive
+//! directly (dashmap's `raw-api`), so that each operation hashes its key once,
+//! allocates a key only when it inserts one, grows tables fallibly, and batch
+//! operations take each shard lock once. Nothing here knows about C.
+
+mod bulk;
+mod entry;
+mod iter;
+mod ops;
+
+pub use entry::Entry;
+pub use iter::Snapshot;
+pub use ops::{Removal, SwapResult};
+
+use dashmap_rs::{DashMap, SharedValue};
+use hashbrown::raw::RawTable;
+
+use crate::fault;
+use crate::hasher::{HasherKind, State};
+
+pub type Bytes = Box<[u8]>;
+type Slot = (Bytes, SharedValue<Bytes>);
+type Table = RawTable<Slot>;
+type Shard = dashmap_rs::RwLock<Table>;
+
+/// Largest shard count we accept: beyond this the shard array alone is
+/// megabytes and contention is no lower.
+pub(crate) const MAX_SHARDS: usize = 1 << 16;
+
+/// Why an operation did not happen. Every variant leaves the map unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// An allocation (a key or value copy, or table growth) failed.
+    NoMemory,
+    /// The request cannot be honoured (bad shard count, unknown hasher,
+    /// a counter whose value is not 8 bytes).
+    Invalid,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// 0: start empty.
+    pub capacity: usize,
+    /// 0: dashmap's default (4 × CPUs, rounded up to a power of two).
+    pub shards: usize,
+    pub hasher: HasherKind,
+    /// 0: random keys.
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { capacity: 0, shards: 0, hasher: HasherKind::SipHash, seed: 0 }
+    }
+}
+
+/// Per-map counters for `stats()`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub len: usize,
+    pub capacity: usize,
+    pub shards: usize,
+    pub min_shard_len: usize,
+    pub max_shard_len: usize,
+    pub key_bytes: usize,
+    pub value_bytes: usize,
+}
+
+pub struct Map {
+    inner: DashMap<Bytes, Bytes, State>,
+}
+
+/// Copies bytes into a new exact-size box, reporting allocation failure
+/// instead of aborting.
+pub fn try_copy(bytes: &[u8]) -> Result<Bytes> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(bytes.len()).map_err(|_| Error::NoMemory)?;
+    v.extend_from_slice(bytes);
+    Ok(v.into_boxed_slice())
+}
+
+impl Map {
+    pub fn new(opts: Options) -> Result<Map> {
+        let shards = match opts.shards {
+            0 => default_shard_count(),
+            n if n >= 2 && n.is_power_of_two() && n <= MAX_SHARDS => n,
+            _ => return Err(Error::Invalid),
+        };
+        // Build empty, then reserve fallibly: dashmap's own pre-sizing aborts
+        // the process when the allocation fails.
+        let inner = DashMap::with_capacity_and_hasher_and_shard_amount(0, State::new(opts.hasher, opts.seed), shards);
+        let map = Map { inner };
+        if opts.capacity > 0 {
+            let per_shard = opts.capacity.div_ceil(shards);
+            for shard in map.inner.shards() {
+                shard.write().try_reserve(per_shard, map.rehasher()).map_err(|_| Error::NoMemory)?;
+            }
+        }
+        Ok(map)
+    }
+
+    /// The hash of a key; equal to what dashmap itself computes for a stored
+    /// `Box<[u8]>` (both hash the `[u8]`), so its own methods stay valid.
+    #[inline]
+    fn hash(&self, key: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        self.inner.hasher().hash_one(key)
+    }
+
+    /// The key's hash and the shard that holds it.
+    #[inline]
+    fn locate(&self, key: &[u8]) -> (u64, &Shard) {
+        let hash = self.hash(key);
+        let idx = self.inner.determine_shard(hash as usize);
+        (hash, &self.inner.shards()[idx])
+    }
+
+    #[inline]
+    fn shard_index(&self, hash: u64) -> usize {
+        self.inner.determine_shard(hash as usize)
+    }
+
+    /// What a table needs to move entries when it grows.
+    fn rehasher(&self) -> impl Fn(&Slot) -> u64 + '_ {
+        move |(k, _)| self.hash(k)
+    }
+
+    /// Inserts a key known to be absent, growing the table fallibly first.
+    fn insert_absent(&self, table: &mut Table, hash: u64, key: &[u8], value: Bytes) -> Result<()> {
+        let key = try_copy(key)?;
+        table.try_reserve(1, self.rehasher()).map_err(|_| Error::NoMemory)?;
+        fault::point("insert_absent");
+        // Cannot fail after the reservation above; keep the map unchanged if it somehow does.
+        table.try_insert_no_grow(hash, (key, SharedValue::new(value))).map(drop).map_err(|_| Error::NoMemory)
+    }
+
+    pub fn shard_count(&self) -> usize {
+        self.inner.shards().len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.shards().iter().map(|s| s.read().len()).sum()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.inner.shards().iter().map(|s| s.read().capacity()).sum()
+    }
+
+    pub fn shard_len(&self, shard: usize) -> Option<usize> {
+        self.inner.shards().get(shard).map(|s| s.read().len())
+    }
+
+    /// Removes every entry, one shard at a time; keeps the allocated tables.
+    pub fn clear(&self) {
+        for shard in self.inner.shards() {
+            shard.write().clear();
+        }
+    }
+
+    pub fn shrink_to_fit(&self) {
+        for shard in self.inner.shards() {
+            let mut table = shard.write();
+            let len = table.len();
+            table.shrink_to(len, self.rehasher());
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut st = Stats { shards: self.shard_count(), min_shard_len: usize::MAX, ..Stats::default() };
+        for shard in self.inner.shards() {
+            let table = shard.read();
+            st.len += table.len();
+            st.capacity += table.capacity();
+            st.min_shard_len = st.min_shard_len.min(table.len());
+            st.max_shard_len = st.max_shard_len.max(table.len());
+            // SAFETY: the read guard is held for the whole walk, so no bucket
+            // is freed or moved while we read it.
+            for bucket in unsafe { table.iter() } {
+                let (k, v) = unsafe { bucket.as_ref() };
+                st.key_bytes += k.len();
+                st.value_bytes += v.get().len();
+            }
+        }
+        st
+    }
+}
+
+/// dashmap's default: four shards per CPU, rounded up to a power of two.
+fn default_shard_count() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    (cpus * 4).next_power_of_two().clamp(2, MAX_SHARDS)
+}
