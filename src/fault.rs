@@ -1,25 +1,26 @@
 //! Test-only fault injection (cargo feature `fault-injection`).
 //!
-//! `dm_test_fail_at(name)` (exported only with the feature) makes the next
-//! pass through `point(name)` panic, to prove that a panic inside the library
+//! `testing::inject_panic_at(name)` (only with the feature) makes the calling
+//! thread's next pass through `point(name)` panic, to prove that a panic inside the library
 //! becomes `DM_ERR_PANIC`, releases every lock and leaves the map usable.
 //! Without the feature `point` compiles to nothing.
 
 #[cfg(feature = "fault-injection")]
 mod imp {
-    use std::sync::Mutex;
+    use std::cell::RefCell;
 
-    static ARMED: Mutex<Option<String>> = Mutex::new(None);
+    thread_local! {
+        // Per thread, so tests running in parallel cannot trip each other's faults.
+        static ARMED: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
 
     pub fn arm(name: &str) {
-        *ARMED.lock().unwrap_or_else(|e| e.into_inner()) = Some(name.to_owned());
+        ARMED.with(|a| *a.borrow_mut() = Some(name.to_owned()));
     }
 
     pub fn point(name: &str) {
-        let mut armed = ARMED.lock().unwrap_or_else(|e| e.into_inner());
-        if armed.as_deref() == Some(name) {
-            *armed = None;
-            drop(armed);
+        if ARMED.with(|a| a.borrow().as_deref() == Some(name)) {
+            ARMED.with(|a| *a.borrow_mut() = None);
             panic!("injected fault at {name}");
         }
     }

@@ -14,3 +14,14 @@ mod reentrancy;
 pub mod ffi;
 
 pub use ffi::*;
+
+/// Test-only hooks, compiled with the cargo feature `fault-injection`.
+#[cfg(feature = "fault-injection")]
+pub mod testing {
+    /// Makes the next pass through the named internal point panic. Points:
+    /// "insert_absent" (under a shard write lock), "for_each" (under a read
+    /// lock), "entry_apply" (while applying an entry update).
+    pub fn inject_panic_at(point: &str) {
+        crate::fault::arm(point)
+    }
+}

@@ -96,6 +96,7 @@ impl Entry<'_> {
 
     /// Applies the pending change; returns what must be freed (after unlocking).
     fn apply(self) -> Option<Slot> {
+        crate::fault::point("entry_apply");
         match (self.pending, self.found) {
             (Pending::Unchanged, _) | (Pending::Removed, None) => None,
             (Pending::Set(v), Some(bucket)) => {

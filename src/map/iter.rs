@@ -3,6 +3,7 @@
 //! the whole walk is seen exactly once (a key never changes shard).
 
 use super::{Error, Map, Result};
+use crate::fault;
 
 impl Map {
     /// Calls `f(key, value)` under each shard's read lock until it returns
@@ -13,6 +14,7 @@ impl Map {
             // SAFETY: the read guard is held for the whole walk of this shard.
             for bucket in unsafe { table.iter() } {
                 let (k, v) = unsafe { bucket.as_ref() };
+                fault::point("for_each");
                 if !f(k, v.get()) {
                     return false;
                 }
