@@ -36,6 +36,7 @@ test: test-rust test-header test-c test-examples test-install test-go test-node 
 test-rust:
 	$(CARGO) test --locked
 	$(CARGO) test --locked --features fault-injection --target-dir target/fault --test fault
+	$(CARGO) test --locked --release --test hashdos -- --nocapture
 
 # The committed header must equal what build.rs generates.
 test-header: lib

@@ -3,7 +3,7 @@
 
 use dashmap_rs::SharedValue;
 
-use super::{try_copy, Bytes, Error, Map, Result};
+use super::{holds, Error, Map, Record, Result};
 
 /// The keys of a batch, hashed once and ordered by shard. Within a shard the
 /// caller's order is kept, so a later duplicate wins as it would one by one.
@@ -33,33 +33,33 @@ impl Map {
     }
 
     /// Inserts or replaces every pair. Returns how many keys were new.
-    /// Values are copied before any lock is taken; on `Err(NoMemory)` from
+    /// Records are built before any lock is taken; on `Err(NoMemory)` from
     /// table growth, the shards before the failing one have been written.
     pub fn extend(&self, keys: &[&[u8]], vals: &[&[u8]]) -> Result<usize> {
         let batch = self.plan_batch(keys)?;
-        let mut copies: Vec<Option<Bytes>> = Vec::new();
-        copies.try_reserve_exact(vals.len()).map_err(|_| Error::NoMemory)?;
-        for v in vals {
-            copies.push(Some(try_copy(v)?));
+        let mut records: Vec<Option<Record>> = Vec::new();
+        records.try_reserve_exact(keys.len()).map_err(|_| Error::NoMemory)?;
+        for (k, v) in keys.iter().zip(vals) {
+            records.push(Some(Record::new(k, v)?));
         }
         let mut inserted = 0;
+        let mut replaced = Vec::new();
         self.for_each_run(&batch, |shard, run| {
             let mut table = self.inner.shards()[shard].write();
             table.try_reserve(run.len(), self.rehasher()).map_err(|_| Error::NoMemory)?;
             for &(_, hash, i) in run {
-                let key = keys[i];
-                let value = copies[i].take().unwrap_or_default();
-                if let Some((_, slot)) = table.get_mut(hash, |(k, _)| **k == *key) {
-                    *slot.get_mut() = value;
+                let Some(record) = records[i].take() else { continue };
+                if let Some((slot, _)) = table.get_mut(hash, holds(keys[i])) {
+                    replaced.push(std::mem::replace(slot, record));
                 } else {
-                    let key = try_copy(key)?;
                     // Room for the whole run was reserved above.
-                    let _ = table.try_insert_no_grow(hash, (key, SharedValue::new(value)));
+                    let _ = table.try_insert_no_grow(hash, (record, SharedValue::new(())));
                     inserted += 1;
                 }
             }
             Ok(())
         })?;
+        drop(replaced); // freed after every lock is released
         Ok(inserted)
     }
 
@@ -69,8 +69,7 @@ impl Map {
         let _ = self.for_each_run(batch, |shard, run| {
             let table = self.inner.shards()[shard].read();
             for &(_, hash, i) in run {
-                let key = keys[i];
-                f(i, table.get(hash, |(k, _)| **k == *key).map(|(_, v)| &**v.get()));
+                f(i, table.get(hash, holds(keys[i])).map(|(record, _)| record.value()));
             }
             Ok(())
         });
@@ -83,8 +82,7 @@ impl Map {
         self.for_each_run(&batch, |shard, run| {
             let mut table = self.inner.shards()[shard].write();
             for &(_, hash, i) in run {
-                let key = keys[i];
-                if table.remove_entry(hash, |(k, _)| **k == *key).is_some() {
+                if table.remove_entry(hash, holds(keys[i])).is_some() {
                     removed += 1;
                 }
             }

@@ -2,15 +2,16 @@
 //! while its shard's write lock is held, so any sequence of reads, sets and
 //! removes is one atomic step for every other thread.
 
+use dashmap_rs::SharedValue;
 use hashbrown::raw::Bucket;
 
-use super::{try_copy, Bytes, Error, Map, Result, Slot, Table};
-use dashmap_rs::SharedValue;
+use super::{holds, Error, Map, Record, Result, Slot, Table};
 
-/// What the callback asked for, applied when it returns.
+/// What the callback asked for, applied when it returns. A set is staged as
+/// a complete record, so applying it cannot fail.
 enum Pending {
     Unchanged,
-    Set(Bytes),
+    Set(Record),
     Removed,
 }
 
@@ -22,9 +23,8 @@ pub struct Entry<'a> {
     /// The entry that existed when the callback started.
     found: Option<Bucket<Slot>>,
     pending: Pending,
-    /// A copy of the key, made (with table room reserved) by the first `set`
-    /// on a vacant entry, so applying the result can no longer fail.
-    key_copy: Option<Bytes>,
+    /// Table room for one more slot was reserved (by a set on a vacant entry).
+    reserved: bool,
 }
 
 impl Map {
@@ -34,8 +34,8 @@ impl Map {
         let (hash, shard) = self.locate(key);
         let mut guard = shard.write();
         let table: &mut Table = &mut guard;
-        let found = table.find(hash, |(k, _)| **k == *key);
-        let mut entry = Entry { map: self, table, hash, key, found, pending: Pending::Unchanged, key_copy: None };
+        let found = table.find(hash, holds(key));
+        let mut entry = Entry { map: self, table, hash, key, found, pending: Pending::Unchanged, reserved: false };
         let result = f(&mut entry);
         let freed = entry.apply();
         drop(guard);
@@ -56,34 +56,33 @@ impl Entry<'_> {
     /// The value as the callback currently sees it (its own sets and removes included).
     pub fn value(&self) -> Option<&[u8]> {
         match &self.pending {
-            Pending::Set(v) => Some(v),
+            Pending::Set(record) => Some(record.value()),
             Pending::Removed => None,
             // SAFETY: `found` came from `self.table`, which we hold exclusively
             // and have not modified since (changes wait for `apply`).
-            Pending::Unchanged => self.found.as_ref().map(|b| unsafe { &**b.as_ref().1.get() }),
+            Pending::Unchanged => self.found.as_ref().map(|b| unsafe { b.as_ref() }.0.value()),
         }
     }
 
     /// The value's bytes, writable in place.
     pub fn value_mut(&mut self) -> Option<&mut [u8]> {
         match &mut self.pending {
-            Pending::Set(v) => Some(v),
+            Pending::Set(record) => Some(record.value_mut()),
             Pending::Removed => None,
             // SAFETY: as in `value`; `&mut self` makes this the only reference.
-            Pending::Unchanged => self.found.as_ref().map(|b| unsafe { &mut **b.as_mut().1.get_mut() }),
+            Pending::Unchanged => self.found.as_ref().map(|b| unsafe { b.as_mut() }.0.value_mut()),
         }
     }
 
     /// Inserts or replaces the value (copied now). On `Err` nothing changed.
     pub fn set(&mut self, val: &[u8]) -> Result<()> {
-        let value = try_copy(val)?;
-        if self.found.is_none() && self.key_copy.is_none() {
-            let key = try_copy(self.key)?;
+        let record = Record::new(self.key, val)?;
+        if self.found.is_none() && !self.reserved {
             // No bucket is held for a vacant entry, so growing the table here is safe.
             self.table.try_reserve(1, self.map.rehasher()).map_err(|_| Error::NoMemory)?;
-            self.key_copy = Some(key);
+            self.reserved = true;
         }
-        self.pending = Pending::Set(value);
+        self.pending = Pending::Set(record);
         Ok(())
     }
 
@@ -95,26 +94,19 @@ impl Entry<'_> {
     }
 
     /// Applies the pending change; returns what must be freed (after unlocking).
-    fn apply(self) -> Option<Slot> {
+    fn apply(self) -> Option<Record> {
         crate::fault::point("entry_apply");
         match (self.pending, self.found) {
             (Pending::Unchanged, _) | (Pending::Removed, None) => None,
-            (Pending::Set(v), Some(bucket)) => {
+            (Pending::Set(record), Some(bucket)) => {
                 // SAFETY: `bucket` is still a full bucket of the locked table.
                 let slot = unsafe { bucket.as_mut() };
-                let old = std::mem::replace(slot.1.get_mut(), v);
-                Some((Bytes::default(), SharedValue::new(old)))
+                Some(std::mem::replace(&mut slot.0, record))
             }
-            (Pending::Set(v), None) => {
-                let key = self.key_copy.expect("set on a vacant entry copies the key");
-                // Room was reserved by `set`, so this does not allocate.
-                let _ = self.table.try_insert_no_grow(self.hash, (key, SharedValue::new(v)));
-                None
-            }
-            (Pending::Removed, Some(bucket)) => {
-                // SAFETY: as above; removing it is the last use of `bucket`.
-                Some(unsafe { self.table.remove(bucket) }.0)
-            }
+            // Room was reserved by `set`, so this does not allocate or fail.
+            (Pending::Set(record), None) => self.table.try_insert_no_grow(self.hash, (record, SharedValue::new(()))).err().map(|s| s.0),
+            // SAFETY: as above; removing it is the last use of `bucket`.
+            (Pending::Removed, Some(bucket)) => Some(unsafe { self.table.remove(bucket) }.0 .0),
         }
     }
 }

@@ -13,9 +13,9 @@ impl Map {
             let table = shard.read();
             // SAFETY: the read guard is held for the whole walk of this shard.
             for bucket in unsafe { table.iter() } {
-                let (k, v) = unsafe { bucket.as_ref() };
+                let (record, _) = unsafe { bucket.as_ref() };
                 fault::point("for_each");
-                if !f(k, v.get()) {
+                if !f(record.key(), record.value()) {
                     return false;
                 }
             }
@@ -29,8 +29,8 @@ impl Map {
             let table = shard.write();
             // SAFETY: the write guard gives exclusive access for the whole walk.
             for bucket in unsafe { table.iter() } {
-                let (k, v) = unsafe { bucket.as_mut() };
-                if !f(k, v.get_mut()) {
+                let (key, value) = unsafe { bucket.as_mut() }.0.key_value_mut();
+                if !f(key, value) {
                     return false;
                 }
             }
@@ -47,8 +47,8 @@ impl Map {
             // `retain` does the same).
             unsafe {
                 for bucket in table.iter() {
-                    let (k, v) = bucket.as_ref();
-                    if !keep(k, v.get()) {
+                    let (record, _) = bucket.as_ref();
+                    if !keep(record.key(), record.value()) {
                         table.erase(bucket);
                     }
                 }
@@ -62,16 +62,16 @@ impl Map {
         let shard = self.inner.shards().get(idx)?;
         let table = shard.read();
         // SAFETY (all three walks): the read guard is held throughout.
-        let bytes: usize = unsafe { table.iter() }.map(|b| unsafe { b.as_ref() }).map(|(k, v)| k.len() + v.get().len()).sum();
+        let bytes: usize = unsafe { table.iter() }.map(|b| unsafe { b.as_ref() }).map(|(r, _)| r.key().len() + r.value().len()).sum();
         let mut snap = Snapshot::default();
         if snap.data.try_reserve_exact(bytes).is_err() || snap.spans.try_reserve_exact(table.len()).is_err() {
             return Some(Err(Error::NoMemory));
         }
         for bucket in unsafe { table.iter() } {
-            let (k, v) = unsafe { bucket.as_ref() };
-            snap.spans.push((snap.data.len(), k.len(), v.get().len()));
-            snap.data.extend_from_slice(k);
-            snap.data.extend_from_slice(v.get());
+            let (record, _) = unsafe { bucket.as_ref() };
+            snap.spans.push((snap.data.len(), record.key().len(), record.value().len()));
+            snap.data.extend_from_slice(record.key());
+            snap.data.extend_from_slice(record.value());
         }
         Some(Ok(snap))
     }

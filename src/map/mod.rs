@@ -7,10 +7,12 @@ mod bulk;
 mod entry;
 mod iter;
 mod ops;
+mod record;
 
 pub use entry::Entry;
 pub use iter::Snapshot;
 pub use ops::{Removal, SwapResult};
+pub use record::Record;
 
 use dashmap_rs::{DashMap, SharedValue};
 use hashbrown::raw::RawTable;
@@ -18,8 +20,8 @@ use hashbrown::raw::RawTable;
 use crate::fault;
 use crate::hasher::{HasherKind, State};
 
-pub type Bytes = Box<[u8]>;
-type Slot = (Bytes, SharedValue<Bytes>);
+/// A table slot: the record is the key (value unit), so a slot is one pointer.
+type Slot = (Record, SharedValue<()>);
 type Table = RawTable<Slot>;
 type Shard = dashmap_rs::RwLock<Table>;
 
@@ -69,16 +71,24 @@ pub struct Stats {
 }
 
 pub struct Map {
-    inner: DashMap<Bytes, Bytes, State>,
+    /// dashmap provides the shards, their locks, the hasher and shard
+    /// selection; the operations on each shard's table are ours.
+    inner: DashMap<Record, (), State>,
 }
 
 /// Copies bytes into a new exact-size box, reporting allocation failure
 /// instead of aborting.
-pub fn try_copy(bytes: &[u8]) -> Result<Bytes> {
+pub fn try_copy(bytes: &[u8]) -> Result<Box<[u8]>> {
     let mut v = Vec::new();
     v.try_reserve_exact(bytes.len()).map_err(|_| Error::NoMemory)?;
     v.extend_from_slice(bytes);
     Ok(v.into_boxed_slice())
+}
+
+/// Matches the slot holding `key`.
+#[inline]
+fn holds(key: &[u8]) -> impl Fn(&Slot) -> bool + '_ {
+    move |(record, _)| record.key() == key
 }
 
 impl Map {
@@ -102,7 +112,7 @@ impl Map {
     }
 
     /// The hash of a key; equal to what dashmap itself computes for a stored
-    /// `Box<[u8]>` (both hash the `[u8]`), so its own methods stay valid.
+    /// `Record` (both hash the `[u8]` key), so its own methods stay valid.
     #[inline]
     fn hash(&self, key: &[u8]) -> u64 {
         use std::hash::BuildHasher;
@@ -124,16 +134,16 @@ impl Map {
 
     /// What a table needs to move entries when it grows.
     fn rehasher(&self) -> impl Fn(&Slot) -> u64 + '_ {
-        move |(k, _)| self.hash(k)
+        move |(record, _)| self.hash(record.key())
     }
 
-    /// Inserts a key known to be absent, growing the table fallibly first.
-    fn insert_absent(&self, table: &mut Table, hash: u64, key: &[u8], value: Bytes) -> Result<()> {
-        let key = try_copy(key)?;
+    /// Inserts a record whose key is known to be absent, growing the table
+    /// fallibly first.
+    fn insert_absent(&self, table: &mut Table, hash: u64, record: Record) -> Result<()> {
         table.try_reserve(1, self.rehasher()).map_err(|_| Error::NoMemory)?;
         fault::point("insert_absent");
         // Cannot fail after the reservation above; keep the map unchanged if it somehow does.
-        table.try_insert_no_grow(hash, (key, SharedValue::new(value))).map(drop).map_err(|_| Error::NoMemory)
+        table.try_insert_no_grow(hash, (record, SharedValue::new(()))).map(drop).map_err(|_| Error::NoMemory)
     }
 
     pub fn shard_count(&self) -> usize {
@@ -178,9 +188,9 @@ impl Map {
             // SAFETY: the read guard is held for the whole walk, so no bucket
             // is freed or moved while we read it.
             for bucket in unsafe { table.iter() } {
-                let (k, v) = unsafe { bucket.as_ref() };
-                st.key_bytes += k.len();
-                st.value_bytes += v.get().len();
+                let (record, _) = unsafe { bucket.as_ref() };
+                st.key_bytes += record.key().len();
+                st.value_bytes += record.value().len();
             }
         }
         st

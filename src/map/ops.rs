@@ -1,9 +1,8 @@
-//! Single-key operations. Each hashes the key once, takes one shard lock, and
-//! copies bytes (fallibly) before the lock where it can.
+//! Single-key operations. Each hashes the key once and takes one shard lock;
+//! a key is allocated only when it is inserted, and a value of unchanged
+//! length is overwritten in place.
 
-use std::mem;
-
-use super::{try_copy, Error, Map, Result};
+use super::{holds, Error, Map, Record, Result};
 
 /// Outcome of a conditional removal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,16 +25,15 @@ pub enum SwapResult {
 impl Map {
     /// Inserts or replaces; `Ok(true)` when a value was replaced.
     pub fn insert(&self, key: &[u8], val: &[u8]) -> Result<bool> {
-        let value = try_copy(val)?;
         let (hash, shard) = self.locate(key);
         let mut table = shard.write();
-        if let Some((_, slot)) = table.get_mut(hash, |(k, _)| **k == *key) {
-            let old = mem::replace(slot.get_mut(), value);
-            drop(table); // free the old value outside the lock
+        if let Some((record, _)) = table.get_mut(hash, holds(key)) {
+            let old = record.replace_value(val)?;
+            drop(table); // free the old block outside the lock
             drop(old);
             return Ok(true);
         }
-        self.insert_absent(&mut table, hash, key, value)?;
+        self.insert_absent(&mut table, hash, Record::new(key, val)?)?;
         Ok(false)
     }
 
@@ -43,7 +41,7 @@ impl Map {
     pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         let (hash, shard) = self.locate(key);
         let table = shard.read();
-        table.get(hash, |(k, _)| **k == *key).map(|(_, v)| f(v.get()))
+        table.get(hash, holds(key)).map(|(record, _)| f(record.value()))
     }
 
     pub fn contains_key(&self, key: &[u8]) -> bool {
@@ -55,13 +53,13 @@ impl Map {
     pub fn remove_if(&self, key: &[u8], accept: impl FnOnce(&[u8]) -> bool) -> Removal {
         let (hash, shard) = self.locate(key);
         let mut table = shard.write();
-        let Some(bucket) = table.find(hash, |(k, _)| **k == *key) else {
+        let Some(bucket) = table.find(hash, holds(key)) else {
             return Removal::Absent;
         };
         // SAFETY: `bucket` was just found in `table`, which stays locked and
         // unmodified until the removal below.
-        let (_, value) = unsafe { bucket.as_ref() };
-        if !accept(value.get()) {
+        let (record, _) = unsafe { bucket.as_ref() };
+        if !accept(record.value()) {
             return Removal::Kept;
         }
         // SAFETY: as above; the bucket is still full and belongs to `table`.
@@ -78,54 +76,57 @@ impl Map {
     }
 
     /// Inserts `val` when the key is absent (`Ok(true)`); otherwise lets
-    /// `existing` read the current value under the read-write lock (`Ok(false)`).
+    /// `existing` read the current value under the write lock (`Ok(false)`).
     pub fn get_or_insert(&self, key: &[u8], val: &[u8], existing: impl FnOnce(&[u8])) -> Result<bool> {
         let (hash, shard) = self.locate(key);
         let mut table = shard.write();
-        if let Some((_, v)) = table.get(hash, |(k, _)| **k == *key) {
-            existing(v.get());
+        if let Some((record, _)) = table.get(hash, holds(key)) {
+            existing(record.value());
             return Ok(false);
         }
-        let value = try_copy(val)?;
-        self.insert_absent(&mut table, hash, key, value)?;
+        self.insert_absent(&mut table, hash, Record::new(key, val)?)?;
         Ok(true)
     }
 
     /// Replaces the value only when it currently equals `expected`.
     /// `Ok(None)`: key absent; `Ok(Some(false))`: mismatch; `Ok(Some(true))`: swapped.
     pub fn compare_and_swap(&self, key: &[u8], expected: &[u8], val: &[u8]) -> Result<Option<bool>> {
-        let value = try_copy(val)?;
-        let (hash, shard) = self.locate(key);
-        let mut table = shard.write();
-        let Some((_, slot)) = table.get_mut(hash, |(k, _)| **k == *key) else {
-            return Ok(None);
-        };
-        if **slot.get() != *expected {
-            return Ok(Some(false));
-        }
-        let old = mem::replace(slot.get_mut(), value);
-        drop(table);
-        drop(old);
-        Ok(Some(true))
+        self.replace_if(key, val, |cur| cur == expected)
     }
 
     /// Stores `val`, first letting `take_old` see (and accept or decline) the
     /// previous value; a declined swap changes nothing.
     pub fn swap(&self, key: &[u8], val: &[u8], take_old: impl FnOnce(&[u8]) -> bool) -> Result<SwapResult> {
-        let value = try_copy(val)?;
         let (hash, shard) = self.locate(key);
         let mut table = shard.write();
-        if let Some((_, slot)) = table.get_mut(hash, |(k, _)| **k == *key) {
-            if !take_old(slot.get()) {
+        if let Some((record, _)) = table.get_mut(hash, holds(key)) {
+            if !take_old(record.value()) {
                 return Ok(SwapResult::Declined);
             }
-            let old = mem::replace(slot.get_mut(), value);
+            let old = record.replace_value(val)?;
             drop(table);
             drop(old);
             return Ok(SwapResult::Replaced);
         }
-        self.insert_absent(&mut table, hash, key, value)?;
+        self.insert_absent(&mut table, hash, Record::new(key, val)?)?;
         Ok(SwapResult::Inserted)
+    }
+
+    /// Replaces the value when `accept(current)` agrees (one write lock).
+    /// `Ok(None)` when the key is absent, `Ok(Some(accepted))` otherwise.
+    fn replace_if(&self, key: &[u8], val: &[u8], accept: impl FnOnce(&[u8]) -> bool) -> Result<Option<bool>> {
+        let (hash, shard) = self.locate(key);
+        let mut table = shard.write();
+        let Some((record, _)) = table.get_mut(hash, holds(key)) else {
+            return Ok(None);
+        };
+        if !accept(record.value()) {
+            return Ok(Some(false));
+        }
+        let old = record.replace_value(val)?;
+        drop(table);
+        drop(old);
+        Ok(Some(true))
     }
 
     /// Adds `delta` (wrapping) to an 8-byte little-endian counter, creating it
@@ -133,13 +134,13 @@ impl Map {
     pub fn add_i64(&self, key: &[u8], delta: i64) -> Result<i64> {
         let (hash, shard) = self.locate(key);
         let mut table = shard.write();
-        if let Some((_, slot)) = table.get_mut(hash, |(k, _)| **k == *key) {
-            let bytes: &mut [u8; 8] = (&mut **slot.get_mut()).try_into().map_err(|_| Error::Invalid)?;
+        if let Some((record, _)) = table.get_mut(hash, holds(key)) {
+            let bytes: &mut [u8; 8] = record.value_mut().try_into().map_err(|_| Error::Invalid)?;
             let sum = i64::from_le_bytes(*bytes).wrapping_add(delta);
             *bytes = sum.to_le_bytes();
             return Ok(sum);
         }
-        self.insert_absent(&mut table, hash, key, try_copy(&delta.to_le_bytes())?)?;
+        self.insert_absent(&mut table, hash, Record::new(key, &delta.to_le_bytes())?)?;
         Ok(delta)
     }
 }
