@@ -46,6 +46,21 @@
  *   A callback must not unwind (C++ exception, longjmp) out of the library:
  *   an exception reaching the library aborts the process cleanly.
  *
+ * Time-to-live and size bound
+ *   dm_insert_ttl, dm_try_insert_ttl and dm_add_i64_ttl give an entry a
+ *   deadline (milliseconds on the map's clock: monotonic, or manual with
+ *   dm_options.manual_clock and dm_clock_set); dm_expire and dm_touch change
+ *   it. An entry expires when the clock reaches its deadline, not before.
+ *   Expiry is lazy: from that moment every read, walk, cursor and atomic
+ *   treats the entry as absent; a write that meets it removes it;
+ *   dm_purge_expired sweeps all of them. dm_len and dm_stats_get count what
+ *   is stored, so they include expired entries until those are removed.
+ *   Writes that replace a whole entry (dm_insert, dm_swap, dm_extend) drop
+ *   its TTL; in-place updates (dm_add_i64, dm_compare_and_swap,
+ *   dm_entry_update, dm_for_each_mut) keep it. Entries without a TTL cost
+ *   nothing extra. dm_options.max_entries bounds the map: a new key beyond
+ *   it gets DM_ERR_FULL and changes nothing.
+ *
  * Errors
  *   No call ever lets a panic escape: an internal bug is reported as
  *   DM_ERR_PANIC (or NULL / 0 / false) and the map stays usable. Allocation
@@ -76,6 +91,11 @@
  * The largest shard count a map accepts.
  */
 #define DM_MAX_SHARDS 65536
+
+/**
+ * `dm_ttl_remaining`'s answer for an entry without a time-to-live.
+ */
+#define DM_TTL_NONE UINT64_MAX
 
 /**
  * The entry a `dm_entry_fn` works on. Opaque; valid only during that callback.
@@ -125,6 +145,18 @@ typedef struct {
    * the same in every run and process (reproducible, but predictable).
    */
   uint64_t seed;
+  /**
+   * 0 = unbounded. Otherwise inserting a new key while the map holds this
+   * many entries returns `DM_ERR_FULL` (expired entries in the key's shard
+   * are swept first); updates of existing keys always work.
+   */
+  size_t max_entries;
+  /**
+   * false = deadlines follow the monotonic clock. true = they follow a
+   * clock that only `dm_clock_set` moves (starts at 0): deterministic
+   * tests and simulations.
+   */
+  bool manual_clock;
 } dm_options;
 
 /**
@@ -255,6 +287,12 @@ typedef struct {
 #define DM_ERR_PANIC (-5)
 
 /**
+ * The map holds `dm_options.max_entries` entries, so a new key was not
+ * added (updates of existing keys still work); nothing changed.
+ */
+#define DM_ERR_FULL (-6)
+
+/**
  * SipHash-1-3 with secret random keys (or keys derived from `seed`):
  * resistant to HashDoS, the default.
  */
@@ -289,7 +327,8 @@ const char *dm_version(void);
 uint32_t dm_version_number(void);
 
 /**
- * The default options: capacity 0, shards 0 (default), SipHash, random seed.
+ * The default options: capacity 0, shards 0 (default), SipHash, random
+ * seed, unbounded, real-time clock.
  */
 dm_options dm_options_default(void);
 
@@ -345,11 +384,14 @@ dm_map *dm_ref(dm_map *map);
 void dm_free(dm_map *map);
 
 /**
- * Inserts `key` -> `val`, copying both (the caller keeps its buffers).
+ * Inserts `key` -> `val`, copying both (the caller keeps its buffers). An
+ * existing entry is replaced as a whole: its old value is freed and any TTL
+ * it had is dropped (use `dm_insert_ttl` to set one).
  *
- * Returns `DM_OK` (the key was new) or `DM_REPLACED` (its old value was freed);
- * `DM_ERR_NULL`, `DM_ERR_INVALID` (bad arguments), `DM_ERR_NO_MEMORY` (map
- * unchanged), `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
+ * Returns `DM_OK` (the key was new) or `DM_REPLACED`; `DM_ERR_NULL`,
+ * `DM_ERR_INVALID` (bad arguments), `DM_ERR_NO_MEMORY` (map unchanged),
+ * `DM_ERR_FULL` (bounded map, new key), `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+ * Thread-safe.
  */
 dm_status dm_insert(dm_map *map,
                     const uint8_t *key,
@@ -476,11 +518,12 @@ dm_status dm_clear(dm_map *map);
 dm_status dm_shrink_to_fit(dm_map *map);
 
 /**
- * Inserts `key` -> `val` only if `key` is absent.
+ * Inserts `key` -> `val` only if `key` is absent (an expired entry counts
+ * as absent).
  *
  * Returns `DM_OK` (inserted), `DM_EXISTS` (present; nothing changed),
- * `DM_ERR_NULL`, `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`,
- * `DM_ERR_PANIC`. Thread-safe.
+ * `DM_ERR_NULL`, `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`, `DM_ERR_FULL`,
+ * `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
  */
 dm_status dm_try_insert(dm_map *map,
                         const uint8_t *key,
@@ -495,7 +538,8 @@ dm_status dm_try_insert(dm_map *map,
  * `DM_EXISTS`: the existing value was copied into `buf`, its length in `*out_len`.
  * `DM_BUFFER_TOO_SMALL`: the existing value does not fit; `*out_len` = its
  * length; nothing changed. Errors: `DM_ERR_NULL`, `DM_ERR_INVALID`,
- * `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
+ * `DM_ERR_NO_MEMORY`, `DM_ERR_FULL`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+ * Thread-safe.
  */
 dm_status dm_get_or_insert(dm_map *map,
                            const uint8_t *key,
@@ -508,7 +552,7 @@ dm_status dm_get_or_insert(dm_map *map,
 
 /**
  * Replaces the value of `key` with `val` only if it currently equals
- * `expected` (byte for byte).
+ * `expected` (byte for byte). The entry keeps its TTL, if any.
  *
  * Returns `DM_OK` (swapped), `DM_MISMATCH`, `DM_NOT_FOUND`, `DM_ERR_NULL`,
  * `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
@@ -534,13 +578,14 @@ dm_status dm_compare_and_remove(dm_map *map,
                                 size_t expected_len);
 
 /**
- * Stores `val` under `key` and hands back the previous value.
+ * Stores `val` under `key` (as a whole new entry: any TTL is dropped) and
+ * hands back the previous value.
  *
  * Returns `DM_OK` (the key was absent; nothing copied), `DM_REPLACED` (the old
  * value was copied into `old_buf`, its length in `*old_len`),
  * `DM_BUFFER_TOO_SMALL` (the old value does not fit: `*old_len` = its length,
  * nothing changed), `DM_ERR_NULL`, `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`,
- * `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
+ * `DM_ERR_FULL`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
  */
 dm_status dm_swap(dm_map *map,
                   const uint8_t *key,
@@ -557,14 +602,117 @@ dm_status dm_swap(dm_map *map,
  * value; an absent key counts as 0 and is created. Overflow wraps.
  *
  * Returns `DM_OK`; `DM_ERR_INVALID` if the existing value is not 8 bytes
- * (nothing changed); `DM_ERR_NULL`, `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`,
- * `DM_ERR_PANIC`. Thread-safe; concurrent adds never lose an update.
+ * (nothing changed); `DM_ERR_NULL`, `DM_ERR_NO_MEMORY`, `DM_ERR_FULL`,
+ * `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe; concurrent adds never
+ * lose an update.
  */
 dm_status dm_add_i64(dm_map *map,
                      const uint8_t *key,
                      size_t key_len,
                      int64_t delta,
                      int64_t *result);
+
+/**
+ * Like `dm_insert`, and the entry expires `ttl_ms` milliseconds from now
+ * (0 = never). Replacing an entry replaces its TTL too.
+ *
+ * Returns `DM_OK` (new key), `DM_REPLACED`; `DM_ERR_NULL`, `DM_ERR_INVALID`,
+ * `DM_ERR_NO_MEMORY`, `DM_ERR_FULL`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+ * Thread-safe.
+ */
+dm_status dm_insert_ttl(dm_map *map,
+                        const uint8_t *key,
+                        size_t key_len,
+                        const uint8_t *val,
+                        size_t val_len,
+                        uint64_t ttl_ms);
+
+/**
+ * Like `dm_try_insert`, and a newly inserted entry expires `ttl_ms`
+ * milliseconds from now (0 = never). An existing live entry is untouched.
+ *
+ * Returns `DM_OK` (inserted), `DM_EXISTS`; `DM_ERR_NULL`, `DM_ERR_INVALID`,
+ * `DM_ERR_NO_MEMORY`, `DM_ERR_FULL`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+ * Thread-safe.
+ */
+dm_status dm_try_insert_ttl(dm_map *map,
+                            const uint8_t *key,
+                            size_t key_len,
+                            const uint8_t *val,
+                            size_t val_len,
+                            uint64_t ttl_ms);
+
+/**
+ * Like `dm_add_i64`; when the counter is created (absent or expired) it
+ * expires `ttl_ms` milliseconds from now (0 = never), and later adds keep
+ * that deadline. One call per request is a fixed-window rate limiter: the
+ * result is the count in the current window.
+ *
+ * Returns `DM_OK`; `DM_ERR_INVALID` (existing value not 8 bytes; nothing
+ * changed); `DM_ERR_NULL`, `DM_ERR_NO_MEMORY`, `DM_ERR_FULL`,
+ * `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
+ */
+dm_status dm_add_i64_ttl(dm_map *map,
+                         const uint8_t *key,
+                         size_t key_len,
+                         int64_t delta,
+                         uint64_t ttl_ms,
+                         int64_t *result);
+
+/**
+ * Sets the TTL of an existing entry to `ttl_ms` from now, or with
+ * `ttl_ms == 0` removes its TTL (it never expires).
+ *
+ * Returns `DM_OK`, `DM_NOT_FOUND` (absent or expired), `DM_ERR_NULL`,
+ * `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+ * Thread-safe.
+ */
+dm_status dm_expire(dm_map *map, const uint8_t *key, size_t key_len, uint64_t ttl_ms);
+
+/**
+ * Pushes an existing entry's expiry to `ttl_ms` (> 0) from now: a sliding
+ * timeout, e.g. for a session on each request.
+ *
+ * Returns `DM_OK`, `DM_NOT_FOUND` (absent or already expired),
+ * `DM_ERR_INVALID` (`ttl_ms == 0`; use `dm_expire` to clear a TTL),
+ * `DM_ERR_NULL`, `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+ */
+dm_status dm_touch(dm_map *map, const uint8_t *key, size_t key_len, uint64_t ttl_ms);
+
+/**
+ * Stores in `*ms` how many milliseconds `key` has left (at least 1), or
+ * `DM_TTL_NONE` when it never expires.
+ *
+ * Returns `DM_OK`, `DM_NOT_FOUND` (absent or expired; `*ms` untouched),
+ * `DM_ERR_NULL`, `DM_ERR_INVALID`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+ * Thread-safe.
+ */
+dm_status dm_ttl_remaining(const dm_map *map, const uint8_t *key, size_t key_len, uint64_t *ms);
+
+/**
+ * Removes every expired entry, one shard lock at a time, and stores how
+ * many in `*removed` (optional: may be NULL). Call it periodically (or
+ * before `dm_len` when an exact live count matters); reads never need it.
+ *
+ * Returns `DM_OK`, `DM_ERR_NULL`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
+ */
+dm_status dm_purge_expired(dm_map *map, size_t *removed);
+
+/**
+ * Sets a manual clock (`dm_options.manual_clock`) to `now_ms`. Entries whose
+ * deadline is <= `now_ms` are expired from then on. Moving it backwards is
+ * allowed (entries not yet removed become live again).
+ *
+ * Returns `DM_OK`; `DM_ERR_INVALID` when the map follows real time;
+ * `DM_ERR_NULL`, `DM_ERR_PANIC`. Takes no lock (allowed inside callbacks).
+ */
+dm_status dm_clock_set(dm_map *map, uint64_t now_ms);
+
+/**
+ * The map's current time in milliseconds (the manual clock, or the
+ * monotonic clock since the library's first use). 0 for NULL. Takes no lock.
+ */
+uint64_t dm_clock_now(const dm_map *map);
 
 /**
  * Runs `f(entry, ctx)` on the entry for `key` while holding the key's shard

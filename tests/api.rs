@@ -20,7 +20,7 @@ fn version_and_status_strings() {
     assert!(header.contains(&format!("#define DM_VERSION_STRING \"{v}\"")));
     let all = [
         DM_OK, DM_NOT_FOUND, DM_REPLACED, DM_EXISTS, DM_MISMATCH, DM_BUFFER_TOO_SMALL, DM_STOPPED, DM_ERR_NULL, DM_ERR_INVALID,
-        DM_ERR_NO_MEMORY, DM_ERR_REENTRANT, DM_ERR_PANIC,
+        DM_ERR_NO_MEMORY, DM_ERR_REENTRANT, DM_ERR_PANIC, DM_ERR_FULL,
     ];
     let names: std::collections::HashSet<String> = all.iter().map(|&s| status_name(s)).collect();
     assert_eq!(names.len(), all.len(), "every status has its own text");

@@ -4,20 +4,16 @@
 use super::*;
 use crate::map::SwapResult;
 
-/// Inserts `key` -> `val` only if `key` is absent.
+/// Inserts `key` -> `val` only if `key` is absent (an expired entry counts
+/// as absent).
 ///
 /// Returns `DM_OK` (inserted), `DM_EXISTS` (present; nothing changed),
-/// `DM_ERR_NULL`, `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`,
-/// `DM_ERR_PANIC`. Thread-safe.
+/// `DM_ERR_NULL`, `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`, `DM_ERR_FULL`,
+/// `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn dm_try_insert(map: *mut dm_map, key: *const u8, key_len: usize, val: *const u8, val_len: usize) -> dm_status {
-    ffi_boundary!({
-        check_args!(check_ptr(map), check_bytes(key, key_len), check_bytes(val, val_len));
-        // SAFETY (all argument conversions in this file): each pointer passed
-        // `check_args!`, and the caller guarantees the documented sizes.
-        let (map, key, val) = unsafe { (live(map)?, bytes(key, key_len), bytes(val, val_len)) };
-        Ok(if map.try_insert(key, val).map_err(map_error)? { DM_OK } else { DM_EXISTS })
-    })
+    // SAFETY: same contract; a TTL of 0 means none.
+    unsafe { dm_try_insert_ttl(map, key, key_len, val, val_len, 0) }
 }
 
 /// Returns the existing value of `key`, or inserts `val` if absent ("or_insert").
@@ -26,7 +22,8 @@ pub unsafe extern "C" fn dm_try_insert(map: *mut dm_map, key: *const u8, key_len
 /// `DM_EXISTS`: the existing value was copied into `buf`, its length in `*out_len`.
 /// `DM_BUFFER_TOO_SMALL`: the existing value does not fit; `*out_len` = its
 /// length; nothing changed. Errors: `DM_ERR_NULL`, `DM_ERR_INVALID`,
-/// `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
+/// `DM_ERR_NO_MEMORY`, `DM_ERR_FULL`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+/// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn dm_get_or_insert(
     map: *mut dm_map,
@@ -44,7 +41,7 @@ pub unsafe extern "C" fn dm_get_or_insert(
             unsafe { (live(map)?, bytes(key, key_len), bytes(val, val_len), bytes_mut(buf, buf_cap), &mut *out_len) };
         let mut status = DM_EXISTS;
         let inserted = map
-            .get_or_insert(key, val, |existing| {
+            .get_or_insert(key, val, None, |existing| {
                 if copy_out(existing, buf, out_len) != DM_OK {
                     status = DM_BUFFER_TOO_SMALL;
                 }
@@ -59,7 +56,7 @@ pub unsafe extern "C" fn dm_get_or_insert(
 }
 
 /// Replaces the value of `key` with `val` only if it currently equals
-/// `expected` (byte for byte).
+/// `expected` (byte for byte). The entry keeps its TTL, if any.
 ///
 /// Returns `DM_OK` (swapped), `DM_MISMATCH`, `DM_NOT_FOUND`, `DM_ERR_NULL`,
 /// `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
@@ -108,13 +105,14 @@ pub unsafe extern "C" fn dm_compare_and_remove(
     })
 }
 
-/// Stores `val` under `key` and hands back the previous value.
+/// Stores `val` under `key` (as a whole new entry: any TTL is dropped) and
+/// hands back the previous value.
 ///
 /// Returns `DM_OK` (the key was absent; nothing copied), `DM_REPLACED` (the old
 /// value was copied into `old_buf`, its length in `*old_len`),
 /// `DM_BUFFER_TOO_SMALL` (the old value does not fit: `*old_len` = its length,
 /// nothing changed), `DM_ERR_NULL`, `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`,
-/// `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
+/// `DM_ERR_FULL`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn dm_swap(
     map: *mut dm_map,
@@ -151,18 +149,11 @@ pub unsafe extern "C" fn dm_swap(
 /// value; an absent key counts as 0 and is created. Overflow wraps.
 ///
 /// Returns `DM_OK`; `DM_ERR_INVALID` if the existing value is not 8 bytes
-/// (nothing changed); `DM_ERR_NULL`, `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`,
-/// `DM_ERR_PANIC`. Thread-safe; concurrent adds never lose an update.
+/// (nothing changed); `DM_ERR_NULL`, `DM_ERR_NO_MEMORY`, `DM_ERR_FULL`,
+/// `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe; concurrent adds never
+/// lose an update.
 #[no_mangle]
 pub unsafe extern "C" fn dm_add_i64(map: *mut dm_map, key: *const u8, key_len: usize, delta: i64, result: *mut i64) -> dm_status {
-    ffi_boundary!({
-        check_args!(check_ptr(map), check_bytes(key, key_len));
-        let (map, key) = unsafe { (live(map)?, bytes(key, key_len)) };
-        let sum = map.add_i64(key, delta).map_err(map_error)?;
-        if !result.is_null() {
-            // SAFETY: non-NULL and writable (caller's contract).
-            unsafe { *result = sum };
-        }
-        Ok(DM_OK)
-    })
+    // SAFETY: same contract; a TTL of 0 means none.
+    unsafe { dm_add_i64_ttl(map, key, key_len, delta, 0, result) }
 }

@@ -5,21 +5,18 @@ use std::ffi::c_void;
 use super::*;
 use crate::map::Removal;
 
-/// Inserts `key` -> `val`, copying both (the caller keeps its buffers).
+/// Inserts `key` -> `val`, copying both (the caller keeps its buffers). An
+/// existing entry is replaced as a whole: its old value is freed and any TTL
+/// it had is dropped (use `dm_insert_ttl` to set one).
 ///
-/// Returns `DM_OK` (the key was new) or `DM_REPLACED` (its old value was freed);
-/// `DM_ERR_NULL`, `DM_ERR_INVALID` (bad arguments), `DM_ERR_NO_MEMORY` (map
-/// unchanged), `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
+/// Returns `DM_OK` (the key was new) or `DM_REPLACED`; `DM_ERR_NULL`,
+/// `DM_ERR_INVALID` (bad arguments), `DM_ERR_NO_MEMORY` (map unchanged),
+/// `DM_ERR_FULL` (bounded map, new key), `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+/// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn dm_insert(map: *mut dm_map, key: *const u8, key_len: usize, val: *const u8, val_len: usize) -> dm_status {
-    ffi_boundary!({
-        check_args!(check_ptr(map), check_bytes(key, key_len), check_bytes(val, val_len));
-        // SAFETY (all argument conversions in this file): each pointer passed
-        // `check_args!`, and the caller guarantees the documented sizes.
-        let (map, key, val) = unsafe { (live(map)?, bytes(key, key_len), bytes(val, val_len)) };
-        let replaced = map.insert(key, val).map_err(map_error)?;
-        Ok(if replaced { DM_REPLACED } else { DM_OK })
-    })
+    // SAFETY: same contract; a TTL of 0 means none.
+    unsafe { dm_insert_ttl(map, key, key_len, val, val_len, 0) }
 }
 
 /// Copies the value of `key` into `buf` (capacity `buf_cap`).

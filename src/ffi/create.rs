@@ -30,12 +30,21 @@ pub struct dm_options {
     /// 0 = random keys per map. Non-zero: hashing and shard placement are
     /// the same in every run and process (reproducible, but predictable).
     pub seed: u64,
+    /// 0 = unbounded. Otherwise inserting a new key while the map holds this
+    /// many entries returns `DM_ERR_FULL` (expired entries in the key's shard
+    /// are swept first); updates of existing keys always work.
+    pub max_entries: usize,
+    /// false = deadlines follow the monotonic clock. true = they follow a
+    /// clock that only `dm_clock_set` moves (starts at 0): deterministic
+    /// tests and simulations.
+    pub manual_clock: bool,
 }
 
-/// The default options: capacity 0, shards 0 (default), SipHash, random seed.
+/// The default options: capacity 0, shards 0 (default), SipHash, random
+/// seed, unbounded, real-time clock.
 #[no_mangle]
 pub extern "C" fn dm_options_default() -> dm_options {
-    dm_options { capacity: 0, shards: 0, hasher: DM_HASHER_SIPHASH, seed: 0 }
+    dm_options { capacity: 0, shards: 0, hasher: DM_HASHER_SIPHASH, seed: 0, max_entries: 0, manual_clock: false }
 }
 
 fn build(opts: &dm_options) -> Result<*mut dm_map, dm_status> {
@@ -44,7 +53,15 @@ fn build(opts: &dm_options) -> Result<*mut dm_map, dm_status> {
         DM_HASHER_FAST => HasherKind::Fast,
         _ => return Err(DM_ERR_INVALID),
     };
-    let map = Map::new(Options { capacity: opts.capacity, shards: opts.shards, hasher, seed: opts.seed }).map_err(map_error)?;
+    let map = Map::new(Options {
+        capacity: opts.capacity,
+        shards: opts.shards,
+        hasher,
+        seed: opts.seed,
+        max_entries: opts.max_entries,
+        manual_clock: opts.manual_clock,
+    })
+    .map_err(map_error)?;
     Ok(Arc::into_raw(Arc::new(dm_map { map })).cast_mut())
 }
 

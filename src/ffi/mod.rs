@@ -52,6 +52,7 @@ mod status;
 mod create;
 mod basic;
 mod atomic;
+mod ttl;
 mod entry;
 mod iter;
 mod bulk;
@@ -63,6 +64,7 @@ pub use create::*;
 pub use entry::*;
 pub use iter::*;
 pub use status::*;
+pub use ttl::*;
 
 /// A status code. Non-negative values are outcomes, negative values are errors.
 /// Declared as a plain `int32_t` so any value can cross the boundary safely.
@@ -182,6 +184,7 @@ pub(crate) fn map_error(e: crate::map::Error) -> dm_status {
     match e {
         crate::map::Error::NoMemory => DM_ERR_NO_MEMORY,
         crate::map::Error::Invalid => DM_ERR_INVALID,
+        crate::map::Error::Full => DM_ERR_FULL,
     }
 }
 

@@ -29,6 +29,9 @@ pub const DM_ERR_NO_MEMORY: dm_status = -3;
 pub const DM_ERR_REENTRANT: dm_status = -4;
 /// A bug inside libdashmap was caught (a Rust panic); the map is still usable.
 pub const DM_ERR_PANIC: dm_status = -5;
+/// The map holds `dm_options.max_entries` entries, so a new key was not
+/// added (updates of existing keys still work); nothing changed.
+pub const DM_ERR_FULL: dm_status = -6;
 
 /// Table of status names, kept beside the constants so they cannot drift.
 const STATUS_TEXT: &[(dm_status, &std::ffi::CStr)] = &[
@@ -44,6 +47,7 @@ const STATUS_TEXT: &[(dm_status, &std::ffi::CStr)] = &[
     (DM_ERR_NO_MEMORY, c"out of memory"),
     (DM_ERR_REENTRANT, c"reentrant call from inside a callback on the same map"),
     (DM_ERR_PANIC, c"internal panic caught (map still usable)"),
+    (DM_ERR_FULL, c"map is full (max_entries reached)"),
 ];
 
 /// A short English description of `status`: static storage, never NULL, never

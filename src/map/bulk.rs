@@ -3,7 +3,7 @@
 
 use dashmap_rs::SharedValue;
 
-use super::{holds, Error, Map, Record, Result};
+use super::{Error, Map, Record, Result};
 
 /// The keys of a batch, hashed once and ordered by shard. Within a shard the
 /// caller's order is kept, so a later duplicate wins as it would one by one.
@@ -32,9 +32,10 @@ impl Map {
         Ok(())
     }
 
-    /// Inserts or replaces every pair. Returns how many keys were new.
-    /// Records are built before any lock is taken; on `Err(NoMemory)` from
-    /// table growth, the shards before the failing one have been written.
+    /// Inserts or replaces every pair (as whole entries, without deadlines).
+    /// Returns how many keys were new. Records are built before any lock is
+    /// taken; on `Err(NoMemory)` from table growth or `Err(Full)`, the pairs
+    /// handled before the failure stay written.
     pub fn extend(&self, keys: &[&[u8]], vals: &[&[u8]]) -> Result<usize> {
         let batch = self.plan_batch(keys)?;
         let mut records: Vec<Option<Record>> = Vec::new();
@@ -49,9 +50,10 @@ impl Map {
             table.try_reserve(run.len(), self.rehasher()).map_err(|_| Error::NoMemory)?;
             for &(_, hash, i) in run {
                 let Some(record) = records[i].take() else { continue };
-                if let Some((slot, _)) = table.get_mut(hash, holds(keys[i])) {
+                if let Some(slot) = self.live_mut(&mut table, hash, keys[i]) {
                     replaced.push(std::mem::replace(slot, record));
                 } else {
+                    self.admit(&mut table)?;
                     // Room for the whole run was reserved above.
                     let _ = table.try_insert_no_grow(hash, (record, SharedValue::new(())));
                     inserted += 1;
@@ -69,7 +71,7 @@ impl Map {
         let _ = self.for_each_run(batch, |shard, run| {
             let table = self.inner.shards()[shard].read();
             for &(_, hash, i) in run {
-                f(i, table.get(hash, holds(keys[i])).map(|(record, _)| record.value()));
+                f(i, self.live(&table, hash, keys[i]).map(Record::value));
             }
             Ok(())
         });
@@ -82,7 +84,10 @@ impl Map {
         self.for_each_run(&batch, |shard, run| {
             let mut table = self.inner.shards()[shard].write();
             for &(_, hash, i) in run {
-                if table.remove_entry(hash, holds(keys[i])).is_some() {
+                if let Some(bucket) = self.live_bucket(&mut table, hash, keys[i]) {
+                    // SAFETY: a full bucket of the locked table, not used again.
+                    drop(unsafe { table.remove(bucket) });
+                    self.release(1);
                     removed += 1;
                 }
             }

@@ -5,7 +5,7 @@
 use dashmap_rs::SharedValue;
 use hashbrown::raw::Bucket;
 
-use super::{holds, Error, Map, Record, Result, Slot, Table};
+use super::{Error, Map, Record, Result, Slot, Table};
 
 /// What the callback asked for, applied when it returns. A set is staged as
 /// a complete record, so applying it cannot fail.
@@ -20,24 +20,27 @@ pub struct Entry<'a> {
     table: &'a mut Table,
     hash: u64,
     key: &'a [u8],
-    /// The entry that existed when the callback started.
+    /// The live entry that existed when the callback started.
     found: Option<Bucket<Slot>>,
     pending: Pending,
-    /// Table room for one more slot was reserved (by a set on a vacant entry).
-    reserved: bool,
+    /// A set on the vacant entry reserved table room and counted one entry
+    /// against the size bound; undone if that set is not applied.
+    admitted: bool,
 }
 
 impl Map {
     /// Runs `f` on the entry for `key` under the shard's write lock and applies
-    /// what it asked for. Returns what `f` returned.
+    /// what it asked for. Returns what `f` returned. If `f` panics, nothing
+    /// it staged is applied (in-place edits through `value_mut` remain).
     pub fn update<R>(&self, key: &[u8], f: impl FnOnce(&mut Entry<'_>) -> R) -> R {
         let (hash, shard) = self.locate(key);
         let mut guard = shard.write();
         let table: &mut Table = &mut guard;
-        let found = table.find(hash, holds(key));
-        let mut entry = Entry { map: self, table, hash, key, found, pending: Pending::Unchanged, reserved: false };
+        let found = self.live_bucket(table, hash, key);
+        let mut entry = Entry { map: self, table, hash, key, found, pending: Pending::Unchanged, admitted: false };
         let result = f(&mut entry);
         let freed = entry.apply();
+        drop(entry);
         drop(guard);
         drop(freed);
         result
@@ -74,13 +77,20 @@ impl Entry<'_> {
         }
     }
 
-    /// Inserts or replaces the value (copied now). On `Err` nothing changed.
+    /// Inserts or replaces the value (copied now; an existing entry keeps
+    /// its deadline). On `Err` nothing changed.
     pub fn set(&mut self, val: &[u8]) -> Result<()> {
-        let record = Record::new(self.key, val)?;
-        if self.found.is_none() && !self.reserved {
+        // SAFETY: as in `value`.
+        let deadline = self.found.as_ref().and_then(|b| unsafe { b.as_ref() }.0.deadline());
+        let record = Record::with_deadline(self.key, val, deadline)?;
+        if self.found.is_none() && !self.admitted {
             // No bucket is held for a vacant entry, so growing the table here is safe.
-            self.table.try_reserve(1, self.map.rehasher()).map_err(|_| Error::NoMemory)?;
-            self.reserved = true;
+            self.map.admit(self.table)?;
+            if self.table.try_reserve(1, self.map.rehasher()).is_err() {
+                self.map.release(1);
+                return Err(Error::NoMemory);
+            }
+            self.admitted = true;
         }
         self.pending = Pending::Set(record);
         Ok(())
@@ -94,19 +104,33 @@ impl Entry<'_> {
     }
 
     /// Applies the pending change; returns what must be freed (after unlocking).
-    fn apply(self) -> Option<Record> {
+    fn apply(&mut self) -> Option<Record> {
         crate::fault::point("entry_apply");
-        match (self.pending, self.found) {
+        match (std::mem::replace(&mut self.pending, Pending::Unchanged), self.found.take()) {
             (Pending::Unchanged, _) | (Pending::Removed, None) => None,
             (Pending::Set(record), Some(bucket)) => {
                 // SAFETY: `bucket` is still a full bucket of the locked table.
                 let slot = unsafe { bucket.as_mut() };
                 Some(std::mem::replace(&mut slot.0, record))
             }
-            // Room was reserved by `set`, so this does not allocate or fail.
-            (Pending::Set(record), None) => self.table.try_insert_no_grow(self.hash, (record, SharedValue::new(()))).err().map(|s| s.0),
-            // SAFETY: as above; removing it is the last use of `bucket`.
-            (Pending::Removed, Some(bucket)) => Some(unsafe { self.table.remove(bucket) }.0 .0),
+            (Pending::Set(record), None) => {
+                // The admission and the reserved room are used up here.
+                self.admitted = false;
+                self.table.try_insert_no_grow(self.hash, (record, SharedValue::new(()))).err().map(|s| s.0)
+            }
+            (Pending::Removed, Some(bucket)) => {
+                self.map.release(1);
+                // SAFETY: as above; removing it is the last use of `bucket`.
+                Some(unsafe { self.table.remove(bucket) }.0 .0)
+            }
+        }
+    }
+}
+
+impl Drop for Entry<'_> {
+    fn drop(&mut self) {
+        if self.admitted {
+            self.map.release(1); // a vacant set that was never applied
         }
     }
 }

@@ -9,12 +9,16 @@ impl Map {
     /// Calls `f(key, value)` under each shard's read lock until it returns
     /// `false`. Returns `false` when stopped early.
     pub fn for_each(&self, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> bool {
+        let now = self.clock.now();
         for shard in self.inner.shards() {
             let table = shard.read();
             // SAFETY: the read guard is held for the whole walk of this shard.
             for bucket in unsafe { table.iter() } {
                 let (record, _) = unsafe { bucket.as_ref() };
                 fault::point("for_each");
+                if record.expired_at(now) {
+                    continue;
+                }
                 if !f(record.key(), record.value()) {
                     return false;
                 }
@@ -25,11 +29,16 @@ impl Map {
 
     /// Like `for_each`, under each shard's write lock, with writable values.
     pub fn for_each_mut(&self, mut f: impl FnMut(&[u8], &mut [u8]) -> bool) -> bool {
+        let now = self.clock.now();
         for shard in self.inner.shards() {
             let table = shard.write();
             // SAFETY: the write guard gives exclusive access for the whole walk.
             for bucket in unsafe { table.iter() } {
-                let (key, value) = unsafe { bucket.as_mut() }.0.key_value_mut();
+                let record = &mut unsafe { bucket.as_mut() }.0;
+                if record.expired_at(now) {
+                    continue;
+                }
+                let (key, value) = record.key_value_mut();
                 if !f(key, value) {
                     return false;
                 }
@@ -38,21 +47,26 @@ impl Map {
         true
     }
 
-    /// Keeps the entries for which `keep(key, value)` is true, one shard at a time.
+    /// Keeps the entries for which `keep(key, value)` is true, one shard at a
+    /// time; expired entries are removed without being shown to `keep`.
     pub fn retain(&self, mut keep: impl FnMut(&[u8], &[u8]) -> bool) {
+        let now = self.clock.now();
         for shard in self.inner.shards() {
             let mut table = shard.write();
             // SAFETY: exclusive access; erasing the bucket just yielded is
             // allowed while a `RawIter` walks the table (hashbrown's own
             // `retain` does the same).
+            let mut removed = 0;
             unsafe {
                 for bucket in table.iter() {
                     let (record, _) = bucket.as_ref();
-                    if !keep(record.key(), record.value()) {
+                    if record.expired_at(now) || !keep(record.key(), record.value()) {
                         table.erase(bucket);
+                        removed += 1;
                     }
                 }
             }
+            self.release(removed);
         }
     }
 
@@ -60,15 +74,16 @@ impl Map {
     /// `None` when `idx` is past the last shard.
     pub fn snapshot_shard(&self, idx: usize) -> Option<Result<Snapshot>> {
         let shard = self.inner.shards().get(idx)?;
+        let now = self.clock.now();
         let table = shard.read();
         // SAFETY (all three walks): the read guard is held throughout.
-        let bytes: usize = unsafe { table.iter() }.map(|b| unsafe { b.as_ref() }).map(|(r, _)| r.key().len() + r.value().len()).sum();
+        let live = || unsafe { table.iter() }.map(|b| &unsafe { b.as_ref() }.0).filter(|r| !r.expired_at(now));
+        let bytes: usize = live().map(|r| r.key().len() + r.value().len()).sum();
         let mut snap = Snapshot::default();
         if snap.data.try_reserve_exact(bytes).is_err() || snap.spans.try_reserve_exact(table.len()).is_err() {
             return Some(Err(Error::NoMemory));
         }
-        for bucket in unsafe { table.iter() } {
-            let (record, _) = unsafe { bucket.as_ref() };
+        for record in live() {
             snap.spans.push((snap.data.len(), record.key().len(), record.value().len()));
             snap.data.extend_from_slice(record.key());
             snap.data.extend_from_slice(record.value());

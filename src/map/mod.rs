@@ -4,18 +4,24 @@
 //! operations take each shard lock once. Nothing here knows about C.
 
 mod bulk;
+mod clock;
 mod entry;
 mod iter;
 mod ops;
 mod record;
+mod ttl;
 
 pub use entry::Entry;
 pub use iter::Snapshot;
 pub use ops::{Removal, SwapResult};
 pub use record::Record;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use dashmap_rs::{DashMap, SharedValue};
-use hashbrown::raw::RawTable;
+use hashbrown::raw::{Bucket, RawTable};
+
+use clock::Clock;
 
 use crate::fault;
 use crate::hasher::{HasherKind, State};
@@ -37,6 +43,8 @@ pub enum Error {
     /// The request cannot be honoured (bad shard count, unknown hasher,
     /// a counter whose value is not 8 bytes).
     Invalid,
+    /// The map holds `max_entries` entries; a new key cannot be added.
+    Full,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -50,15 +58,20 @@ pub struct Options {
     pub hasher: HasherKind,
     /// 0: random keys.
     pub seed: u64,
+    /// 0: unbounded.
+    pub max_entries: usize,
+    /// Deadlines follow a clock set with `set_clock` instead of real time.
+    pub manual_clock: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { capacity: 0, shards: 0, hasher: HasherKind::SipHash, seed: 0 }
+        Options { capacity: 0, shards: 0, hasher: HasherKind::SipHash, seed: 0, max_entries: 0, manual_clock: false }
     }
 }
 
-/// Per-map counters for `stats()`.
+/// Per-map counters for `stats()`. Like `len()`, they describe what is
+/// stored, including expired entries not yet removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     pub len: usize,
@@ -74,6 +87,16 @@ pub struct Map {
     /// dashmap provides the shards, their locks, the hasher and shard
     /// selection; the operations on each shard's table are ours.
     inner: DashMap<Record, (), State>,
+    clock: Clock,
+    /// Present only for bounded maps, so unbounded ones never touch a
+    /// shared counter.
+    bound: Option<Bound>,
+}
+
+struct Bound {
+    max: usize,
+    /// Entries stored (expired ones included until removed).
+    count: AtomicUsize,
 }
 
 /// Copies bytes into a new exact-size box, reporting allocation failure
@@ -101,7 +124,9 @@ impl Map {
         // Build empty, then reserve fallibly: dashmap's own pre-sizing aborts
         // the process when the allocation fails.
         let inner = DashMap::with_capacity_and_hasher_and_shard_amount(0, State::new(opts.hasher, opts.seed), shards);
-        let map = Map { inner };
+        let clock = if opts.manual_clock { Clock::Manual(Default::default()) } else { Clock::Monotonic };
+        let bound = (opts.max_entries > 0).then(|| Bound { max: opts.max_entries, count: AtomicUsize::new(0) });
+        let map = Map { inner, clock, bound };
         if opts.capacity > 0 {
             let per_shard = opts.capacity.div_ceil(shards);
             for shard in map.inner.shards() {
@@ -138,18 +163,101 @@ impl Map {
     }
 
     /// Inserts a record whose key is known to be absent, growing the table
-    /// fallibly first.
+    /// fallibly first and respecting the size bound.
     fn insert_absent(&self, table: &mut Table, hash: u64, record: Record) -> Result<()> {
-        table.try_reserve(1, self.rehasher()).map_err(|_| Error::NoMemory)?;
+        self.admit(table)?;
+        if table.try_reserve(1, self.rehasher()).is_err() {
+            self.release(1);
+            return Err(Error::NoMemory);
+        }
         fault::point("insert_absent");
-        // Cannot fail after the reservation above; keep the map unchanged if it somehow does.
-        table.try_insert_no_grow(hash, (record, SharedValue::new(()))).map(drop).map_err(|_| Error::NoMemory)
+        // Cannot fail after the reservation above.
+        let _ = table.try_insert_no_grow(hash, (record, SharedValue::new(())));
+        Ok(())
+    }
+
+    /// Counts one more entry against the bound (no-op for unbounded maps).
+    /// When full, first sweeps expired entries out of the locked `table`.
+    fn admit(&self, table: &mut Table) -> Result<()> {
+        let Some(bound) = &self.bound else { return Ok(()) };
+        for attempt in 0..2 {
+            if bound.count.fetch_add(1, Ordering::AcqRel) < bound.max {
+                return Ok(());
+            }
+            bound.count.fetch_sub(1, Ordering::AcqRel);
+            if attempt == 0 && self.purge_table(table) == 0 {
+                break;
+            }
+        }
+        Err(Error::Full)
+    }
+
+    /// Uncounts `n` removed entries (no-op for unbounded maps).
+    fn release(&self, n: usize) {
+        if let Some(bound) = &self.bound {
+            bound.count.fetch_sub(n, Ordering::AcqRel);
+        }
+    }
+
+    /// True unless the record's deadline has passed (only records with a
+    /// TTL read the clock).
+    #[inline]
+    fn is_live(&self, record: &Record) -> bool {
+        record.deadline().is_none_or(|d| self.clock.now() < d)
+    }
+
+    /// The live record for `key` in a read-locked table.
+    #[inline]
+    fn live<'t>(&self, table: &'t Table, hash: u64, key: &[u8]) -> Option<&'t Record> {
+        table.get(hash, holds(key)).map(|(record, _)| record).filter(|r| self.is_live(r))
+    }
+
+    /// The bucket of the live record for `key` in a write-locked table; an
+    /// expired record found there is removed first (lazy expiry).
+    fn live_bucket(&self, table: &mut Table, hash: u64, key: &[u8]) -> Option<Bucket<Slot>> {
+        let bucket = table.find(hash, holds(key))?;
+        // SAFETY: `bucket` was just found in the locked table.
+        if self.is_live(&unsafe { bucket.as_ref() }.0) {
+            return Some(bucket);
+        }
+        // SAFETY: as above; the bucket is full and not used afterwards.
+        drop(unsafe { table.remove(bucket) });
+        self.release(1);
+        None
+    }
+
+    /// The live record for `key` in a write-locked table, writable.
+    #[inline]
+    fn live_mut<'t>(&self, table: &'t mut Table, hash: u64, key: &[u8]) -> Option<&'t mut Record> {
+        let bucket = self.live_bucket(table, hash, key)?;
+        // SAFETY: the bucket is full, belongs to `table`, and the returned
+        // borrow is tied to the exclusive borrow of `table`.
+        Some(&mut unsafe { bucket.as_mut() }.0)
+    }
+
+    /// Removes every expired record from a write-locked table.
+    fn purge_table(&self, table: &mut Table) -> usize {
+        let now = self.clock.now();
+        let mut removed = 0;
+        // SAFETY: exclusive access; erasing the bucket just yielded while
+        // iterating is allowed (hashbrown's own `retain` does the same).
+        unsafe {
+            for bucket in table.iter() {
+                if bucket.as_ref().0.expired_at(now) {
+                    table.erase(bucket);
+                    removed += 1;
+                }
+            }
+        }
+        self.release(removed);
+        removed
     }
 
     pub fn shard_count(&self) -> usize {
         self.inner.shards().len()
     }
 
+    /// Entries stored, including expired ones not yet removed.
     pub fn len(&self) -> usize {
         self.inner.shards().iter().map(|s| s.read().len()).sum()
     }
@@ -165,7 +273,9 @@ impl Map {
     /// Removes every entry, one shard at a time; keeps the allocated tables.
     pub fn clear(&self) {
         for shard in self.inner.shards() {
-            shard.write().clear();
+            let mut table = shard.write();
+            self.release(table.len());
+            table.clear();
         }
     }
 

@@ -1,8 +1,10 @@
-//! One heap block per entry: `[key_len][value_len][key bytes][value bytes]`.
+//! One heap block per entry:
+//! `[key_len | TTL flag][value_len][key bytes][value bytes][deadline?]`.
 //!
 //! Keeping key and value together halves the allocations per entry and makes
 //! a table slot one pointer (8 bytes instead of two boxed slices, 32 bytes);
-//! replacing a value of the same length is a copy in place.
+//! replacing a value of the same length is a copy in place. Only entries with
+//! a time-to-live carry the 8-byte deadline, so maps without TTLs pay nothing.
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::hash::{Hash, Hasher};
@@ -12,6 +14,10 @@ use std::ptr::{self, NonNull};
 use super::{Error, Result};
 
 const HEADER: usize = 2 * size_of::<usize>();
+/// Set in the key-length word when a deadline follows the value. Key lengths
+/// never reach it: the C boundary rejects lengths over `isize::MAX`.
+const HAS_DEADLINE: usize = 1 << (usize::BITS - 1);
+const DEADLINE: usize = size_of::<u64>();
 
 pub struct Record {
     /// Points at the header; the block is owned exclusively, like a `Box`.
@@ -23,8 +29,12 @@ pub struct Record {
 unsafe impl Send for Record {}
 unsafe impl Sync for Record {}
 
-fn layout(key_len: usize, value_len: usize) -> Result<Layout> {
-    let size = HEADER.checked_add(key_len).and_then(|n| n.checked_add(value_len)).ok_or(Error::NoMemory)?;
+fn layout(key_len: usize, value_len: usize, has_deadline: bool) -> Result<Layout> {
+    let size = HEADER
+        .checked_add(key_len)
+        .and_then(|n| n.checked_add(value_len))
+        .and_then(|n| n.checked_add(if has_deadline { DEADLINE } else { 0 }))
+        .ok_or(Error::NoMemory)?;
     Layout::from_size_align(size, align_of::<usize>()).map_err(|_| Error::NoMemory)
 }
 
@@ -32,26 +42,41 @@ impl Record {
     /// Copies `key` and `value` into a new block; `Err(NoMemory)` when the
     /// allocation fails (never aborts).
     pub fn new(key: &[u8], value: &[u8]) -> Result<Record> {
-        let layout = layout(key.len(), value.len())?;
+        Record::with_deadline(key, value, None)
+    }
+
+    /// Like `new`, with an expiry deadline (milliseconds on the map's clock).
+    pub fn with_deadline(key: &[u8], value: &[u8], deadline: Option<u64>) -> Result<Record> {
+        if key.len() & HAS_DEADLINE != 0 {
+            return Err(Error::Invalid);
+        }
+        let layout = layout(key.len(), value.len(), deadline.is_some())?;
         // SAFETY: the layout is at least HEADER bytes, so not zero-sized.
         let raw = unsafe { alloc(layout) };
         let block = NonNull::new(raw.cast::<usize>()).ok_or(Error::NoMemory)?;
+        let flag = if deadline.is_some() { HAS_DEADLINE } else { 0 };
         // SAFETY: the block is `layout.size()` bytes, aligned for usize: the
-        // two header words come first, then room for exactly key + value.
+        // two header words come first, then room for exactly key + value
+        // (+ the deadline when flagged).
         unsafe {
-            block.as_ptr().write(key.len());
+            block.as_ptr().write(key.len() | flag);
             block.as_ptr().add(1).write(value.len());
             let data = raw.add(HEADER);
             ptr::copy_nonoverlapping(key.as_ptr(), data, key.len());
             ptr::copy_nonoverlapping(value.as_ptr(), data.add(key.len()), value.len());
+            if let Some(d) = deadline {
+                data.add(key.len() + value.len()).cast::<u64>().write_unaligned(d);
+            }
         }
         Ok(Record { block })
     }
 
+    /// (key length, value length, has a deadline)
     #[inline]
-    fn lens(&self) -> (usize, usize) {
-        // SAFETY: the header words were written by `new` and never change.
-        unsafe { (*self.block.as_ptr(), *self.block.as_ptr().add(1)) }
+    fn lens(&self) -> (usize, usize, bool) {
+        // SAFETY: the header words were written by `with_deadline` and never change.
+        let (k, v) = unsafe { (*self.block.as_ptr(), *self.block.as_ptr().add(1)) };
+        (k & !HAS_DEADLINE, v, k & HAS_DEADLINE != 0)
     }
 
     #[inline]
@@ -68,7 +93,7 @@ impl Record {
 
     #[inline]
     pub fn value(&self) -> &[u8] {
-        let (k, v) = self.lens();
+        let (k, v, _) = self.lens();
         // SAFETY: `value_len` initialised bytes follow the key.
         unsafe { std::slice::from_raw_parts(self.data().add(k), v) }
     }
@@ -76,7 +101,7 @@ impl Record {
     /// The key, and the value writable in place (its length is fixed).
     #[inline]
     pub fn key_value_mut(&mut self) -> (&[u8], &mut [u8]) {
-        let (k, v) = self.lens();
+        let (k, v, _) = self.lens();
         // SAFETY: key and value are disjoint ranges of the block, and
         // `&mut self` guarantees no other reference into it exists.
         unsafe { (std::slice::from_raw_parts(self.data(), k), std::slice::from_raw_parts_mut(self.data().add(k), v)) }
@@ -87,24 +112,63 @@ impl Record {
         self.key_value_mut().1
     }
 
-    /// Makes `value` the value: in place when the length is unchanged
-    /// (returns `None`), else by building a new block and returning the old
-    /// one, which the caller should drop after unlocking.
-    pub fn replace_value(&mut self, value: &[u8]) -> Result<Option<Record>> {
-        if self.value().len() == value.len() {
-            self.value_mut().copy_from_slice(value);
-            return Ok(None);
+    /// The expiry deadline, if the entry has a time-to-live.
+    #[inline]
+    pub fn deadline(&self) -> Option<u64> {
+        let (k, v, has) = self.lens();
+        // SAFETY: a flagged block has 8 deadline bytes after the value.
+        has.then(|| unsafe { self.data().add(k + v).cast::<u64>().read_unaligned() })
+    }
+
+    /// Makes `value` the value, keeping the deadline or (`keep_deadline ==
+    /// false`) dropping it. See `reset`.
+    pub fn replace_value(&mut self, value: &[u8], keep_deadline: bool) -> Result<Option<Record>> {
+        let deadline = if keep_deadline { self.deadline() } else { None };
+        self.reset(value, deadline)
+    }
+
+    /// Makes `value` the value and `deadline` the deadline: in place when the
+    /// layout is unchanged (returns `None`); else builds a new block and
+    /// returns the old one, which the caller should drop after unlocking.
+    pub fn reset(&mut self, value: &[u8], deadline: Option<u64>) -> Result<Option<Record>> {
+        if self.value().len() != value.len() || deadline.is_some() != self.deadline().is_some() {
+            let fresh = Record::with_deadline(self.key(), value, deadline)?;
+            return Ok(Some(std::mem::replace(self, fresh)));
         }
-        let fresh = Record::new(self.key(), value)?;
-        Ok(Some(std::mem::replace(self, fresh)))
+        self.value_mut().copy_from_slice(value);
+        self.set_deadline(deadline)
+    }
+
+    /// True when the entry has a deadline and `now` has reached it.
+    #[inline]
+    pub fn expired_at(&self, now: u64) -> bool {
+        self.deadline().is_some_and(|d| now >= d)
+    }
+
+    /// Sets or clears the deadline; like `replace_value` it may return the
+    /// old block to be dropped after unlocking.
+    pub fn set_deadline(&mut self, deadline: Option<u64>) -> Result<Option<Record>> {
+        let (k, v, has) = self.lens();
+        match deadline {
+            Some(d) if has => {
+                // SAFETY: a flagged block has 8 deadline bytes after the value.
+                unsafe { self.data().add(k + v).cast::<u64>().write_unaligned(d) };
+                Ok(None)
+            }
+            None if !has => Ok(None),
+            _ => {
+                let fresh = Record::with_deadline(self.key(), self.value(), deadline)?;
+                Ok(Some(std::mem::replace(self, fresh)))
+            }
+        }
     }
 }
 
 impl Drop for Record {
     fn drop(&mut self) {
-        let (k, v) = self.lens();
-        if let Ok(layout) = layout(k, v) {
-            // SAFETY: allocated in `new` with exactly this layout.
+        let (k, v, has) = self.lens();
+        if let Ok(layout) = layout(k, v, has) {
+            // SAFETY: allocated in `with_deadline` with exactly this layout.
             unsafe { dealloc(self.block.as_ptr().cast(), layout) };
         }
     }
@@ -132,13 +196,29 @@ mod tests {
     #[test]
     fn stores_and_replaces() {
         let mut r = Record::new(b"key", b"value").unwrap();
-        assert_eq!((r.key(), r.value()), (&b"key"[..], &b"value"[..]));
-        assert!(r.replace_value(b"VALUE").unwrap().is_none(), "same length: in place");
+        assert_eq!((r.key(), r.value(), r.deadline()), (&b"key"[..], &b"value"[..], None));
+        assert!(r.replace_value(b"VALUE", true).unwrap().is_none(), "same length: in place");
         assert_eq!(r.value(), b"VALUE");
-        let old = r.replace_value(b"longer value").unwrap().expect("new block");
+        let old = r.replace_value(b"longer value", true).unwrap().expect("new block");
         assert_eq!((old.value(), r.value(), r.key()), (&b"VALUE"[..], &b"longer value"[..], &b"key"[..]));
         let e = Record::new(&[], &[]).unwrap();
         assert_eq!((e.key(), e.value()), (&[][..], &[][..]));
         assert!(Record::new(&[], &[]).unwrap() == e);
+    }
+
+    #[test]
+    fn deadlines_live_after_the_value() {
+        let mut r = Record::with_deadline(b"k", b"abc", Some(77)).unwrap();
+        assert_eq!((r.key(), r.value(), r.deadline()), (&b"k"[..], &b"abc"[..], Some(77)));
+        assert!(r.set_deadline(Some(99)).unwrap().is_none(), "in place");
+        assert_eq!(r.deadline(), Some(99));
+        assert!(r.replace_value(b"xyz", true).unwrap().is_none());
+        assert_eq!((r.value(), r.deadline()), (&b"xyz"[..], Some(99)));
+        assert!(r.replace_value(b"xyz", false).unwrap().is_some(), "dropping the deadline changes the layout");
+        assert_eq!((r.value(), r.deadline()), (&b"xyz"[..], None));
+        assert!(r.set_deadline(Some(5)).unwrap().is_some());
+        assert_eq!((r.key(), r.value(), r.deadline()), (&b"k"[..], &b"xyz"[..], Some(5)));
+        assert!(r.set_deadline(None).unwrap().is_some());
+        assert_eq!(r.deadline(), None);
     }
 }
