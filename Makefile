@@ -24,6 +24,9 @@ all: lib
 # and an uninstalled pkg-config file in target/pkgconfig for in-tree consumers.
 lib:
 	$(CARGO) build --release --locked
+	@# In-tree users load the library by its SONAME (libdashmap.so.0.Y); point it at the build.
+	soname=$$(readelf -d $(RELEASE)/libdashmap.so | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p'); \
+	    if [ -n "$$soname" ]; then ln -sf libdashmap.so $(RELEASE)/$$soname; fi
 	scripts/write-pc.sh uninstalled $(CURDIR) > $(RELEASE)/dashmap-uninstalled.pc
 	mkdir -p target/pkgconfig && cp $(RELEASE)/dashmap-uninstalled.pc target/pkgconfig/dashmap.pc
 

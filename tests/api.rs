@@ -338,6 +338,10 @@ fn bad_arguments_are_reported_in_order_and_change_nothing() {
         let huge = [dm_slice { ptr: k, len: BIG }];
         assert_eq!(dm_extend(m.0, huge.as_ptr(), good.as_ptr(), 1), DM_ERR_INVALID);
         assert_eq!(dm_get_many(m.0, good.as_ptr(), 1, buf.as_mut_ptr(), 4, null_mut(), &mut len), DM_ERR_NULL);
+        // NULL before INVALID also across slice arrays and other arguments.
+        assert_eq!(dm_extend(m.0, huge.as_ptr(), bad.as_ptr(), 1), DM_ERR_NULL);
+        let mut lens = [0usize; 1];
+        assert_eq!(dm_get_many(m.0, bad.as_ptr(), 1, buf.as_mut_ptr(), BIG, lens.as_mut_ptr(), &mut len), DM_ERR_NULL);
         assert_eq!(dm_remove_many(m.0, bad.as_ptr(), 1, null_mut()), DM_ERR_NULL);
         assert_eq!(dm_stats_get(m.0, null_mut()), DM_ERR_NULL);
         assert_eq!(dm_shard_len(m.0, 0, null_mut()), DM_ERR_NULL);
@@ -401,6 +405,8 @@ fn assert_reentrancy_refused(map: *mut dm_map, other: *mut dm_map) {
         assert!(dm_iter_new(map).is_null());
         assert_eq!(dm_insert(map, null(), 1, k, 1), DM_ERR_NULL, "argument errors come first");
         assert!(dm_shard_count(map) >= 2);
+        assert_eq!(dm_shard_len(map, 1 << 20, &mut len), DM_ERR_INVALID, "a bad shard index is an argument error");
+        assert_eq!(dm_shard_len(map, 0, &mut len), DM_ERR_REENTRANT);
         dm_free(dm_ref(map));
         assert!(dm_insert(other, k, 1, k, 1) >= DM_OK, "other maps work");
         assert_eq!(dm_add_i64(other, b"n".as_ptr(), 1, 1, null_mut()), DM_OK);

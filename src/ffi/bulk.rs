@@ -2,32 +2,47 @@
 
 use super::*;
 
-/// Validates `n` slices and borrows them.
+/// A slice array argument: the array pointer (NULL only with `n == 0`) and
+/// every element. Reports `DM_ERR_NULL` if any is NULL, so that across all
+/// arguments NULL errors still come before `DM_ERR_INVALID`.
 ///
 /// # Safety
-/// `slices` must point to `n` readable `dm_slice`s (or be NULL with `n == 0`),
-/// each describing readable bytes for the duration of the call.
-unsafe fn borrow_slices<'a>(slices: *const dm_slice, n: usize) -> Result<Vec<&'a [u8]>, dm_status> {
-    if n > isize::MAX as usize / std::mem::size_of::<dm_slice>() {
-        return Err(DM_ERR_INVALID);
+/// A non-NULL `slices` must point to `n` readable `dm_slice`s.
+unsafe fn check_slices(slices: *const dm_slice, n: usize) -> dm_status {
+    if n == 0 {
+        return DM_OK;
     }
-    // SAFETY: non-NULL when n > 0 (checked by the caller), `n` elements (contract).
-    let slices: &[dm_slice] = if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(slices, n) } };
-    first_error(&slices.iter().map(|s| check_bytes(s.ptr, s.len)).collect::<Vec<_>>())?;
-    let mut out = Vec::new();
-    out.try_reserve_exact(n).map_err(|_| DM_ERR_NO_MEMORY)?;
-    // SAFETY: each slice passed `check_bytes` above.
-    out.extend(slices.iter().map(|s| unsafe { bytes(s.ptr, s.len) }));
-    Ok(out)
+    if slices.is_null() {
+        return DM_ERR_NULL;
+    }
+    if n > isize::MAX as usize / std::mem::size_of::<dm_slice>() {
+        return DM_ERR_INVALID;
+    }
+    // SAFETY: non-NULL, `n` elements (caller's contract).
+    let items = unsafe { std::slice::from_raw_parts(slices, n) };
+    let mut worst = DM_OK;
+    for s in items {
+        match check_bytes(s.ptr, s.len) {
+            DM_ERR_NULL => return DM_ERR_NULL,
+            DM_OK => {}
+            other => worst = other,
+        }
+    }
+    worst
 }
 
-/// A slice array argument: NULL is allowed only for `n == 0`.
-fn check_slices(p: *const dm_slice, n: usize) -> dm_status {
-    if p.is_null() && n > 0 {
-        DM_ERR_NULL
-    } else {
-        DM_OK
-    }
+/// Borrows `n` slices that passed `check_slices`.
+///
+/// # Safety
+/// As for `check_slices`; each slice's bytes stay valid during the call.
+unsafe fn borrow_slices<'a>(slices: *const dm_slice, n: usize) -> Result<Vec<&'a [u8]>, dm_status> {
+    // SAFETY: checked by `check_slices` (non-NULL when n > 0).
+    let items: &[dm_slice] = if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(slices, n) } };
+    let mut out = Vec::new();
+    out.try_reserve_exact(n).map_err(|_| DM_ERR_NO_MEMORY)?;
+    // SAFETY: each slice passed `check_bytes`.
+    out.extend(items.iter().map(|s| unsafe { bytes(s.ptr, s.len) }));
+    Ok(out)
 }
 
 /// Inserts or replaces `n` pairs `keys[i]` -> `vals[i]` (copied), taking each
@@ -41,8 +56,8 @@ fn check_slices(p: *const dm_slice, n: usize) -> dm_status {
 #[no_mangle]
 pub unsafe extern "C" fn dm_extend(map: *mut dm_map, keys: *const dm_slice, vals: *const dm_slice, n: usize) -> dm_status {
     ffi_boundary!({
-        check_args!(check_ptr(map), check_slices(keys, n), check_slices(vals, n));
-        // SAFETY: checked above; sizes are the caller's contract.
+        // SAFETY (all slice arrays in this file): sizes are the caller's contract.
+        check_args!(check_ptr(map), unsafe { check_slices(keys, n) }, unsafe { check_slices(vals, n) });
         let (keys, vals) = unsafe { (borrow_slices(keys, n)?, borrow_slices(vals, n)?) };
         let map = unsafe { live(map)? };
         map.extend(&keys, &vals).map_err(map_error)?;
@@ -71,8 +86,13 @@ pub unsafe extern "C" fn dm_get_many(
     used: *mut usize,
 ) -> dm_status {
     ffi_boundary!({
-        check_args!(check_ptr(map), check_slices(keys, n), check_bytes(buf, buf_cap), check_ptr(used), if n > 0 { check_ptr(lens) } else { DM_OK });
-        // SAFETY: checked above; sizes are the caller's contract.
+        check_args!(
+            check_ptr(map),
+            unsafe { check_slices(keys, n) },
+            check_bytes(buf, buf_cap),
+            check_ptr(used),
+            if n > 0 { check_ptr(lens) } else { DM_OK }
+        );
         let keys = unsafe { borrow_slices(keys, n)? };
         let (buf, lens, used) = unsafe {
             let lens: &mut [usize] = if n == 0 { &mut [] } else { std::slice::from_raw_parts_mut(lens, n) };
@@ -122,8 +142,7 @@ pub unsafe extern "C" fn dm_get_many(
 #[no_mangle]
 pub unsafe extern "C" fn dm_remove_many(map: *mut dm_map, keys: *const dm_slice, n: usize, removed: *mut usize) -> dm_status {
     ffi_boundary!({
-        check_args!(check_ptr(map), check_slices(keys, n));
-        // SAFETY: checked above; sizes are the caller's contract.
+        check_args!(check_ptr(map), unsafe { check_slices(keys, n) });
         let keys = unsafe { borrow_slices(keys, n)? };
         let count = unsafe { live(map)? }.remove_many(&keys).map_err(map_error)?;
         if !removed.is_null() {
@@ -152,7 +171,12 @@ pub unsafe extern "C" fn dm_shard_count(map: *const dm_map) -> usize {
 pub unsafe extern "C" fn dm_shard_len(map: *const dm_map, shard: usize, len: *mut usize) -> dm_status {
     ffi_boundary!({
         check_args!(check_ptr(map), check_ptr(len));
+        // An argument error, so reported before reentrancy: the shard count
+        // is fixed and needs no lock.
         // SAFETY: checked non-NULL.
+        if shard >= unsafe { dm_shard_count(map) } {
+            return Err(DM_ERR_INVALID);
+        }
         let n = unsafe { live(map)? }.shard_len(shard).ok_or(DM_ERR_INVALID)?;
         unsafe { *len = n };
         Ok(DM_OK)
