@@ -10,6 +10,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=build.rs");
+    shared_library_link_args();
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml must parse");
@@ -33,6 +34,32 @@ fn main() {
     if fs::read(&header).ok().as_deref() != Some(&generated[..]) {
         fs::create_dir_all(header.parent().unwrap()).unwrap();
         fs::write(&header, &generated).expect("write include/dashmap.h");
+    }
+}
+
+/// ELF SONAME for the cdylib, following cargo-c's default rule (`sover`):
+/// 0.0.z -> `libdashmap.so.0.0.z`, 0.y.z -> `libdashmap.so.0.y`, x.y.z (x >= 1)
+/// -> `libdashmap.so.x`. Before 1.0 every minor release may break the ABI,
+/// so the minor is part of the name. `scripts/install.sh` installs the file as
+/// `libdashmap.so.X.Y.Z` with `libdashmap.so.<sover>` and `libdashmap.so`
+/// symlinks. Only dm_* symbols are exported: rustc's own cdylib version script
+/// already hides everything else (checked by `scripts/test-install.sh`), so no
+/// extra version script is passed (next to rustc's anonymous one, a second
+/// script with a named version node is silently without effect in GNU ld).
+fn shared_library_link_args() {
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+        return;
+    }
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libdashmap.so.{}", sover());
+}
+
+/// cargo-c's `LibraryCApiConfig::sover()` with no `version_suffix_components`.
+fn sover() -> String {
+    let v = |name: &str| -> u64 { env::var(name).unwrap().parse().unwrap() };
+    match (v("CARGO_PKG_VERSION_MAJOR"), v("CARGO_PKG_VERSION_MINOR"), v("CARGO_PKG_VERSION_PATCH")) {
+        (0, 0, patch) => format!("0.0.{patch}"),
+        (0, minor, _) => format!("0.{minor}"),
+        (major, _, _) => format!("{major}"),
     }
 }
 
