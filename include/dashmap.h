@@ -487,8 +487,10 @@ dm_status dm_remove_if(dm_map *map,
                        void *ctx);
 
 /**
- * Number of entries (a moment's count; others may change it concurrently).
- * 0 for NULL; `SIZE_MAX` when called from inside a callback on the same map.
+ * Number of entries stored (a moment's count; others may change it
+ * concurrently), including expired entries not yet removed (see
+ * `dm_purge_expired`). 0 for NULL; `SIZE_MAX` when called from inside a
+ * callback on the same map.
  */
 size_t dm_len(const dm_map *map);
 
@@ -499,8 +501,9 @@ size_t dm_len(const dm_map *map);
 bool dm_is_empty(const dm_map *map);
 
 /**
- * Number of entries the map can hold without growing. 0 for NULL; `SIZE_MAX`
- * from inside a callback on the same map.
+ * Number of entries the map can hold without growing (it may dip after
+ * removals, whose slots are reclaimed at the next growth). 0 for NULL;
+ * `SIZE_MAX` from inside a callback on the same map.
  */
 size_t dm_capacity(const dm_map *map);
 
@@ -758,10 +761,12 @@ uint8_t *dm_entry_value_mut(dm_entry *e, size_t *len);
 
 /**
  * Sets the entry's value (inserting the key if vacant), copying `val` now.
- * Pointers from earlier `dm_entry_value*` calls become invalid.
+ * An existing entry keeps its TTL. Pointers from earlier `dm_entry_value*`
+ * calls become invalid.
  *
  * Returns `DM_OK`; `DM_ERR_NULL`, `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY` (entry
- * unchanged), `DM_ERR_PANIC`.
+ * unchanged), `DM_ERR_FULL` (vacant entry of a full bounded map; unchanged),
+ * `DM_ERR_PANIC`.
  */
 dm_status dm_entry_set(dm_entry *e, const uint8_t *val, size_t val_len);
 
@@ -835,9 +840,10 @@ void dm_iter_free(dm_iter *it);
  *
  * Returns `DM_OK`; `DM_ERR_NULL` (`map`, `keys`/`vals` with n > 0, or any
  * slice with a NULL pointer and non-zero length; checked before anything
- * is inserted), `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY` (if table growth fails
- * midway, pairs in shards already visited stay inserted), `DM_ERR_REENTRANT`,
- * `DM_ERR_PANIC`. Thread-safe.
+ * is inserted), `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY` or `DM_ERR_FULL` (if
+ * table growth fails or the bound is reached midway, the pairs handled
+ * before stay inserted), `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
+ * Entries are stored whole: an existing entry's TTL is dropped.
  */
 dm_status dm_extend(dm_map *map, const dm_slice *keys, const dm_slice *vals, size_t n);
 

@@ -66,9 +66,9 @@ if [[ "${DM_SKIP_VALGRIND:-0}" == 1 ]]; then
 elif ! command -v valgrind >/dev/null 2>&1; then
     echo "valgrind is not installed: skipped"
 else
-    # Every test program that ctest runs (test_known_bugs is disabled); the
+    # Every test program that ctest runs; the
     # concurrency test with a small load, since valgrind runs one thread at a time.
-    for t in test_basic test_errors test_callbacks test_model test_ttl test_concurrency; do
+    for t in test_basic test_errors test_callbacks test_model test_ttl test_argument_order test_concurrency; do
         echo "--- valgrind $t"
         env DM_TEST_THREADS=3 DM_TEST_N=2000 \
             timeout 300 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \

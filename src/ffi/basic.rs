@@ -169,8 +169,10 @@ pub unsafe extern "C" fn dm_remove_if(map: *mut dm_map, key: *const u8, key_len:
     })
 }
 
-/// Number of entries (a moment's count; others may change it concurrently).
-/// 0 for NULL; `SIZE_MAX` when called from inside a callback on the same map.
+/// Number of entries stored (a moment's count; others may change it
+/// concurrently), including expired entries not yet removed (see
+/// `dm_purge_expired`). 0 for NULL; `SIZE_MAX` when called from inside a
+/// callback on the same map.
 #[no_mangle]
 pub unsafe extern "C" fn dm_len(map: *const dm_map) -> usize {
     ffi_boundary!(|status| if status == DM_ERR_NULL { 0 } else { usize::MAX }, {
@@ -189,8 +191,9 @@ pub unsafe extern "C" fn dm_is_empty(map: *const dm_map) -> bool {
     })
 }
 
-/// Number of entries the map can hold without growing. 0 for NULL; `SIZE_MAX`
-/// from inside a callback on the same map.
+/// Number of entries the map can hold without growing (it may dip after
+/// removals, whose slots are reclaimed at the next growth). 0 for NULL;
+/// `SIZE_MAX` from inside a callback on the same map.
 #[no_mangle]
 pub unsafe extern "C" fn dm_capacity(map: *const dm_map) -> usize {
     ffi_boundary!(|status| if status == DM_ERR_NULL { 0 } else { usize::MAX }, {

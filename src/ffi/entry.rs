@@ -105,10 +105,12 @@ pub unsafe extern "C" fn dm_entry_value_mut(e: *mut dm_entry, len: *mut usize) -
 }
 
 /// Sets the entry's value (inserting the key if vacant), copying `val` now.
-/// Pointers from earlier `dm_entry_value*` calls become invalid.
+/// An existing entry keeps its TTL. Pointers from earlier `dm_entry_value*`
+/// calls become invalid.
 ///
 /// Returns `DM_OK`; `DM_ERR_NULL`, `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY` (entry
-/// unchanged), `DM_ERR_PANIC`.
+/// unchanged), `DM_ERR_FULL` (vacant entry of a full bounded map; unchanged),
+/// `DM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn dm_entry_set(e: *mut dm_entry, val: *const u8, val_len: usize) -> dm_status {
     ffi_boundary!({
