@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <set>
@@ -23,6 +24,7 @@ using dashmap::Entry;
 using dashmap::Error;
 using dashmap::Map;
 using namespace std::string_literals;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -330,6 +332,149 @@ TEST(Counter, Add) {
     m.insert("text", "not a counter");
     EXPECT_EQ(status_of([&] { m.add("text", 1); }), DM_ERR_INVALID);
     EXPECT_EQ(m.get("text"), "not a counter");
+}
+
+// -------------------------------------------------- TTL and size bound
+
+namespace {
+Map manual_clock_map() {
+    dashmap::Options o;
+    o.manual_clock = true;
+    return Map(o);
+}
+}  // namespace
+
+TEST(Ttl, OptionsMirrorTheCStruct) {
+    dashmap::Options o;
+    EXPECT_EQ(o.max_entries, 0u);
+    EXPECT_FALSE(o.manual_clock);
+    o.max_entries = 9;
+    o.manual_clock = true;
+    dm_options c = o.to_c();
+    EXPECT_EQ(c.max_entries, 9u);
+    EXPECT_TRUE(c.manual_clock);
+}
+
+TEST(Ttl, InsertExpiresOnTheManualClock) {
+    Map m = manual_clock_map();
+    EXPECT_EQ(m.clock_now(), 0ms);
+    EXPECT_FALSE(m.insert_ttl("a", "1", 100ms));
+    EXPECT_TRUE(m.insert_ttl("a", "2", 100ms));  // replaced
+    EXPECT_EQ(m.ttl_remaining("a"), 100ms);
+    m.clock_set(99ms);
+    EXPECT_EQ(m.clock_now(), 99ms);
+    EXPECT_EQ(m.get("a"), "2");
+    EXPECT_EQ(m.ttl_remaining("a"), 1ms);
+    m.clock_set(100ms);  // deadline reached: absent for every read
+    EXPECT_EQ(m.get("a"), std::nullopt);
+    EXPECT_FALSE(m.contains("a"));
+    EXPECT_EQ(m.ttl_remaining("a"), std::nullopt);
+    std::size_t walked = 0;
+    m.for_each([&](std::string_view, std::string_view) { walked++; });
+    EXPECT_EQ(walked, 0u);
+    EXPECT_EQ(m.begin(), m.end());
+    EXPECT_EQ(m.size(), 1u);  // still stored until purged
+    EXPECT_EQ(m.purge_expired(), 1u);
+    EXPECT_EQ(m.size(), 0u);
+    EXPECT_EQ(m.purge_expired(), 0u);
+}
+
+TEST(Ttl, NeverAndDroppingTheTtl) {
+    Map m = manual_clock_map();
+    m.insert("plain", "v");
+    EXPECT_EQ(m.ttl_remaining("plain"), Map::never);
+    EXPECT_EQ(m.ttl_remaining("missing"), std::nullopt);
+    m.insert_ttl("k", "v", 0ms);  // 0 = never
+    EXPECT_EQ(m.ttl_remaining("k"), Map::never);
+    m.insert_ttl("k", "v", 10ms);
+    m.insert("k", "w");  // a whole-entry write drops the TTL
+    EXPECT_EQ(m.ttl_remaining("k"), Map::never);
+    m.insert_ttl("s", "v", std::chrono::seconds(2));  // any lossless duration converts
+    EXPECT_EQ(m.ttl_remaining("s"), 2000ms);
+}
+
+TEST(Ttl, TryInsertTtl) {
+    Map m = manual_clock_map();
+    EXPECT_TRUE(m.try_insert_ttl("k", "first", 50ms));
+    EXPECT_FALSE(m.try_insert_ttl("k", "second", 50ms));
+    EXPECT_EQ(m.get("k"), "first");
+    m.clock_set(50ms);
+    EXPECT_TRUE(m.try_insert_ttl("k", "third", 0ms));  // the expired entry counts as absent
+    EXPECT_EQ(m.get("k"), "third");
+    EXPECT_EQ(m.ttl_remaining("k"), Map::never);
+}
+
+TEST(Ttl, AddTtlIsAFixedWindowRateLimiter) {
+    Map m = manual_clock_map();
+    EXPECT_EQ(m.add_ttl("rl", 1, 1000ms), 1);
+    EXPECT_EQ(m.add_ttl("rl", 1, 1000ms), 2);
+    m.clock_set(999ms);
+    EXPECT_EQ(m.add_ttl("rl", 1, 1000ms), 3);  // later adds keep the deadline
+    EXPECT_EQ(m.ttl_remaining("rl"), 1ms);
+    m.clock_set(1000ms);
+    EXPECT_EQ(m.add_ttl("rl", 1, 1000ms), 1);  // a new window
+    EXPECT_EQ(m.ttl_remaining("rl"), 1000ms);
+}
+
+TEST(Ttl, ExpireAndTouch) {
+    Map m = manual_clock_map();
+    EXPECT_FALSE(m.expire("k", 10ms));
+    EXPECT_FALSE(m.touch("k", 10ms));
+    m.insert("k", "v");
+    EXPECT_TRUE(m.expire("k", 10ms));
+    EXPECT_EQ(m.ttl_remaining("k"), 10ms);
+    m.clock_set(5ms);
+    EXPECT_TRUE(m.touch("k", 10ms));  // sliding: 10 ms from now
+    EXPECT_EQ(m.ttl_remaining("k"), 10ms);
+    EXPECT_TRUE(m.expire("k", 0ms));  // clears the TTL
+    EXPECT_EQ(m.ttl_remaining("k"), Map::never);
+    EXPECT_EQ(status_of([&] { m.touch("k", 0ms); }), DM_ERR_INVALID);
+    m.expire("k", 1ms);
+    m.clock_set(6ms);
+    EXPECT_FALSE(m.touch("k", 10ms));  // already expired
+}
+
+TEST(Ttl, InvalidDurationsAndRealTimeClock) {
+    Map manual = manual_clock_map();
+    EXPECT_EQ(status_of([&] { manual.insert_ttl("k", "v", -1ms); }), DM_ERR_INVALID);
+    EXPECT_EQ(status_of([&] { manual.clock_set(-5ms); }), DM_ERR_INVALID);
+    EXPECT_FALSE(manual.contains("k"));
+    Map real;
+    EXPECT_EQ(status_of([&] { real.clock_set(10ms); }), DM_ERR_INVALID);
+    auto t0 = real.clock_now();
+    EXPECT_GE(real.clock_now(), t0);  // monotonic
+    real.insert_ttl("k", "v", std::chrono::hours(1));
+    auto left = real.ttl_remaining("k");
+    ASSERT_TRUE(left);
+    EXPECT_GT(*left, 59min);
+    EXPECT_LE(*left, 60min);
+}
+
+TEST(Ttl, MaxEntriesThrowsFull) {
+    dashmap::Options o;
+    o.max_entries = 3;
+    o.manual_clock = true;
+    Map m(o);
+    m.extend({{"a", "1"}, {"b", "2"}});
+    m.insert_ttl("c", "3", 10ms);
+    dm_status full = DM_OK;
+    std::string what;
+    try {
+        m.insert("d", "4");
+    } catch (const Error &e) {
+        full = e.status();
+        what = e.what();
+    }
+    EXPECT_EQ(full, DM_ERR_FULL);
+    EXPECT_NE(what.find(dm_status_str(DM_ERR_FULL)), std::string::npos);
+    EXPECT_EQ(status_of([&] { m.try_insert("d", "4"); }), DM_ERR_FULL);
+    EXPECT_EQ(status_of([&] { m.add("d", 1); }), DM_ERR_FULL);
+    EXPECT_FALSE(m.contains("d"));
+    EXPECT_TRUE(m.insert("a", "updated"));  // existing keys can always be updated
+    m.clock_set(10ms);  // "c" expires (swept lazily only in the new key's shard)
+    EXPECT_EQ(m.purge_expired(), 1u);  // so purge: room for one more
+    EXPECT_FALSE(m.insert("d", "4"));
+    EXPECT_EQ(m.get("d"), "4");
 }
 
 // --------------------------------------------------------------- update

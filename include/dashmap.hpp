@@ -19,9 +19,16 @@
  *   threads at once, but assigning to or moving from a Map object while other
  *   threads use that same object is a data race (give each thread a copy).
  *
+ * Time-to-live
+ *   insert_ttl / try_insert_ttl / add_ttl / expire / touch take a
+ *   std::chrono::milliseconds (any lossless duration converts; 0 = never,
+ *   negative = Error(DM_ERR_INVALID)). Expired entries read as absent at
+ *   once; size() counts them until purge_expired() or a write removes them.
+ *
  * Errors
  *   Every negative dm_status becomes a dashmap::Error (a std::runtime_error
- *   whose status() is the code and whose what() comes from dm_status_str).
+ *   whose status() is the code and whose what() comes from dm_status_str),
+ *   DM_ERR_FULL (a bounded map, Options::max_entries) included.
  *   Calling the map from inside one of its own callbacks (update, for_each,
  *   retain, remove_if) throws Error with DM_ERR_REENTRANT. Using a moved-from
  *   Map throws Error with DM_ERR_NULL.
@@ -46,6 +53,7 @@
 
 #include "dashmap.h"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -105,6 +113,10 @@ struct Options {
     Hasher hasher = Hasher::SipHash;
     /** 0 = random keys per map; non-zero = reproducible hashing (predictable). */
     std::uint64_t seed = 0;
+    /** 0 = unbounded; otherwise a new key beyond this many entries throws Error(DM_ERR_FULL). */
+    std::size_t max_entries = 0;
+    /** false = TTLs follow the monotonic clock; true = a clock only Map::clock_set moves (starts at 0). */
+    bool manual_clock = false;
 
     /** These options as the C struct. */
     dm_options to_c() const noexcept {
@@ -113,6 +125,8 @@ struct Options {
         o.shards = shards;
         o.hasher = static_cast<dm_hasher>(hasher);
         o.seed = seed;
+        o.max_entries = max_entries;
+        o.manual_clock = manual_clock;
         return o;
     }
 };
@@ -152,6 +166,12 @@ inline std::string_view view(const std::uint8_t *p, std::size_t n) noexcept {
 }
 
 inline dm_slice slice(std::string_view s) noexcept { return dm_slice{bytes(s), s.size()}; }
+
+/** A non-negative duration in milliseconds for the C API; Error(DM_ERR_INVALID) if negative. */
+inline std::uint64_t millis(std::chrono::milliseconds d, const char *where) {
+    if (d.count() < 0) throw Error(DM_ERR_INVALID, where);
+    return static_cast<std::uint64_t>(d.count());
+}
 
 /** Throws Error for a negative status, else returns it. */
 inline dm_status check(dm_status s, const char *where) {
@@ -775,7 +795,87 @@ public:
         return remove_many<std::initializer_list<std::string_view>>(keys);
     }
 
-    /** Number of entries (a moment's count). */
+    // ------------------------------------------------------------ TTL
+
+    /** What ttl_remaining() reports for an entry that never expires. */
+    static constexpr std::chrono::milliseconds never = std::chrono::milliseconds::max();
+
+    /**
+     * Like insert(), and the entry expires `ttl` from now (0 = never;
+     * negative: Error(DM_ERR_INVALID)). Replacing an entry replaces its TTL.
+     * Returns true when an old value was replaced.
+     */
+    bool insert_ttl(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) {
+        std::uint64_t ms = detail::millis(ttl, "dm_insert_ttl");
+        dm_status s = detail::check(
+            dm_insert_ttl(handle(), detail::bytes(key), key.size(), detail::bytes(value), value.size(), ms),
+            "dm_insert_ttl");
+        return s == DM_REPLACED;
+    }
+
+    /** Like try_insert(); a newly inserted entry expires `ttl` from now (0 = never). True when inserted. */
+    bool try_insert_ttl(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) {
+        std::uint64_t ms = detail::millis(ttl, "dm_try_insert_ttl");
+        dm_status s = detail::check(
+            dm_try_insert_ttl(handle(), detail::bytes(key), key.size(), detail::bytes(value), value.size(), ms),
+            "dm_try_insert_ttl");
+        return s == DM_OK;
+    }
+
+    /**
+     * Like add(); a counter created by this call (absent or expired) expires
+     * `ttl` from now (0 = never) and later adds keep that deadline: one call
+     * per request is a fixed-window rate limiter. Returns the new value.
+     */
+    std::int64_t add_ttl(std::string_view key, std::int64_t delta, std::chrono::milliseconds ttl) {
+        std::uint64_t ms = detail::millis(ttl, "dm_add_i64_ttl");
+        std::int64_t result = 0;
+        detail::check(dm_add_i64_ttl(handle(), detail::bytes(key), key.size(), delta, ms, &result), "dm_add_i64_ttl");
+        return result;
+    }
+
+    /** Sets an existing entry's TTL to `ttl` from now (0 = never expires); false when absent or expired. */
+    bool expire(std::string_view key, std::chrono::milliseconds ttl) {
+        std::uint64_t ms = detail::millis(ttl, "dm_expire");
+        return detail::check(dm_expire(handle(), detail::bytes(key), key.size(), ms), "dm_expire") == DM_OK;
+    }
+
+    /** Pushes an existing entry's expiry to `ttl` (> 0) from now (sliding timeout); false when absent or expired. */
+    bool touch(std::string_view key, std::chrono::milliseconds ttl) {
+        std::uint64_t ms = detail::millis(ttl, "dm_touch");
+        return detail::check(dm_touch(handle(), detail::bytes(key), key.size(), ms), "dm_touch") == DM_OK;
+    }
+
+    /** Time `key` has left (at least 1 ms), Map::never when it never expires, std::nullopt when absent or expired. */
+    std::optional<std::chrono::milliseconds> ttl_remaining(std::string_view key) const {
+        std::uint64_t ms = 0;
+        dm_status s = dm_ttl_remaining(handle(), detail::bytes(key), key.size(), &ms);
+        if (s == DM_NOT_FOUND) return std::nullopt;
+        detail::check(s, "dm_ttl_remaining");
+        if (ms > static_cast<std::uint64_t>(never.count())) return never;  // DM_TTL_NONE
+        return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
+    }
+
+    /** Removes every expired entry (shard by shard); returns how many. */
+    std::size_t purge_expired() {
+        std::size_t removed = 0;
+        detail::check(dm_purge_expired(handle(), &removed), "dm_purge_expired");
+        return removed;
+    }
+
+    /** Sets the manual clock (Options::manual_clock); Error(DM_ERR_INVALID) for a map on real time. */
+    void clock_set(std::chrono::milliseconds now) {
+        detail::check(dm_clock_set(handle(), detail::millis(now, "dm_clock_set")), "dm_clock_set");
+    }
+
+    /** The map's current time: the manual clock, or the monotonic clock since the library's first use. */
+    std::chrono::milliseconds clock_now() const {
+        return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(dm_clock_now(handle())));
+    }
+
+    // ---------------------------------------------------- size and layout
+
+    /** Number of entries stored (a moment's count; includes expired entries until purged). */
     std::size_t size() const {
         std::size_t n = dm_len(handle());
         if (n == SIZE_MAX) throw Error(DM_ERR_REENTRANT, "dm_len");
