@@ -3,7 +3,9 @@
  *
  * Seed section "Creating a DashMap": DashMap::new, with_capacity, with_shards,
  * with_capacity_and_shards and with_hasher. In C every constructor returns a
- * handle that owns one reference, released with dm_free.
+ * handle that owns one reference, released with dm_free. dm_options also
+ * bounds a map (max_entries: DM_ERR_FULL beyond it) and can give it a manual
+ * clock for time-to-live entries (manual_clock, dm_clock_set).
  */
 #include "example_util.h"
 
@@ -81,6 +83,42 @@ int main(void) {
     printf(" (identical in both maps)\n");
     dm_free(a);
     dm_free(b);
+
+    /* A bounded map (dm_options.max_entries): a new key beyond the bound is
+     * refused with DM_ERR_FULL and changes nothing; existing keys can still
+     * be updated, and a removal makes room again. */
+    opts = dm_options_default();
+    opts.max_entries = 3;
+    dm_map *bounded = NULL;
+    EXPECT(dm_new_with_options(&opts, &bounded), DM_OK);
+    fill(bounded, 3);
+    EXPECT(dm_insert(bounded, STR("key-3"), NULL, 0), DM_ERR_FULL);
+    EXPECT(dm_insert(bounded, STR("key-0"), STR("updated")), DM_REPLACED);
+    printf("max_entries = 3:                 4th key: %s, len %zu\n",
+           dm_status_str(DM_ERR_FULL), dm_len(bounded));
+    CHECK(dm_len(bounded) == 3 && !dm_contains_key(bounded, STR("key-3")),
+          "a full map is unchanged");
+    EXPECT(dm_remove(bounded, STR("key-1"), NULL, 0, NULL), DM_OK);
+    EXPECT(dm_insert(bounded, STR("key-3"), NULL, 0), DM_OK);
+    dm_free(bounded);
+
+    /* dm_options.manual_clock: entry deadlines (TTLs) follow a clock that
+     * only dm_clock_set moves, starting at 0; a default map follows real
+     * time and refuses to be set. */
+    opts = dm_options_default();
+    opts.manual_clock = true;
+    dm_map *sim = NULL;
+    EXPECT(dm_new_with_options(&opts, &sim), DM_OK);
+    CHECK(dm_clock_now(sim) == 0, "a manual clock starts at 0");
+    EXPECT(dm_clock_set(sim, 5000), DM_OK);
+    printf("manual_clock = true:             clock %" PRIu64 " ms after dm_clock_set\n",
+           dm_clock_now(sim));
+    CHECK(dm_clock_now(sim) == 5000, "the clock moved");
+    dm_free(sim);
+    map = dm_new();
+    CHECK(map != NULL, "dm_new");
+    EXPECT(dm_clock_set(map, 5000), DM_ERR_INVALID);
+    dm_free(map);
 
     /* Bad requests. The pointer-returning constructors answer NULL; the
      * options constructor says why and leaves *out as it was. */

@@ -7,7 +7,14 @@
  *     name -> struct conn_info, created once with dm_get_or_insert, stale
  *     ones dropped with dm_retain_cb.
  *
- *  2. A pool shared by worker threads: conn id -> one state byte, 'I' (idle)
+ *  2. A cap on open connections: a map created with dm_options.max_entries
+ *     refuses a new name with DM_ERR_FULL (and changes nothing) while it is
+ *     full. Each connection also has an idle timeout (dm_try_insert_ttl,
+ *     renewed with dm_touch on use); an idle one expires and, once swept
+ *     with dm_purge_expired, frees its place. A manual clock
+ *     (dm_options.manual_clock + dm_clock_set) makes the timeline exact.
+ *
+ *  3. A pool shared by worker threads: conn id -> one state byte, 'I' (idle)
  *     or 'B' (busy). Checkout is dm_compare_and_swap("I" -> "B"): of all
  *     threads racing for one connection exactly one wins. Return is the
  *     reverse swap, which must succeed. (Equivalent design: keep only idle
@@ -63,7 +70,70 @@ static bool is_fresh(const uint8_t *k, size_t klen, const uint8_t *v,
     return keep;
 }
 
-/* ---- 2. checkout / return ---------------------------------------------- */
+/* ---- 2. at most MAX_OPEN connections, closed when idle ----------------- */
+
+enum { MAX_OPEN = 2 };
+static const uint64_t IDLE_TIMEOUT_MS = 30000;
+
+/* Opens connection `name` unless it is open already (DM_EXISTS) or MAX_OPEN
+ * are (DM_ERR_FULL). When full, idle connections that have timed out are
+ * swept first: the bound counts entries still stored, and an insert only
+ * sweeps the key's own shard. */
+static dm_status open_conn(dm_map *open, const char *name, uint64_t id) {
+    struct conn_info c = {.id = id, .created_ms = (int64_t)dm_clock_now(open)};
+    dm_status st = dm_try_insert_ttl(open, STR(name), (const uint8_t *)&c,
+                                     sizeof c, IDLE_TIMEOUT_MS);
+    if (st == DM_ERR_FULL) {
+        size_t swept = 0;
+        EXPECT(dm_purge_expired(open, &swept), DM_OK);
+        if (swept > 0)
+            st = dm_try_insert_ttl(open, STR(name), (const uint8_t *)&c, sizeof c,
+                                   IDLE_TIMEOUT_MS);
+    }
+    CHECK(st == DM_OK || st == DM_EXISTS || st == DM_ERR_FULL, "open %s: %s",
+          name, dm_status_str(st));
+    return st;
+}
+
+static void bounded_pool(void) {
+    dm_options opts = dm_options_default();
+    opts.max_entries = MAX_OPEN;
+    opts.manual_clock = true;
+    dm_map *open = NULL;
+    EXPECT(dm_new_with_options(&opts, &open), DM_OK);
+    printf("At most %d open connections, closed after %" PRIu64 " s idle:\n",
+           MAX_OPEN, IDLE_TIMEOUT_MS / 1000);
+
+    /* t = 0: db1 and db2 fill the pool; db3 is refused, nothing changes. */
+    EXPECT(open_conn(open, "db1", 1), DM_OK);
+    EXPECT(open_conn(open, "db2", 2), DM_OK);
+    EXPECT(open_conn(open, "db3", 3), DM_ERR_FULL);
+    EXPECT(open_conn(open, "db1", 4), DM_EXISTS); /* already open: no new slot */
+    printf("  t=0 s:  db1, db2 open; db3 refused (DM_ERR_FULL: %s)\n",
+           dm_status_str(DM_ERR_FULL));
+    CHECK(dm_len(open) == 2 && !dm_contains_key(open, STR("db3")), "db3 not added");
+
+    /* t = 10 s: closing db2 makes room for db3; db4 is refused. */
+    EXPECT(dm_clock_set(open, 10000), DM_OK);
+    EXPECT(dm_remove(open, STR("db2"), NULL, 0, NULL), DM_OK);
+    EXPECT(open_conn(open, "db3", 3), DM_OK);
+    EXPECT(open_conn(open, "db4", 4), DM_ERR_FULL);
+    printf("  t=10 s: db2 closed, db3 open; db4 refused\n");
+
+    /* t = 20 s: db1 is used, so its idle timeout starts again (until 50 s);
+     * db3, unused since 10 s, times out at 40 s. */
+    EXPECT(dm_clock_set(open, 20000), DM_OK);
+    EXPECT(dm_touch(open, STR("db1"), IDLE_TIMEOUT_MS), DM_OK);
+    EXPECT(dm_clock_set(open, 40000), DM_OK);
+    EXPECT(open_conn(open, "db4", 4), DM_OK);
+    printf("  t=40 s: db3 timed out; db4 open\n");
+    CHECK(dm_len(open) == 2 && dm_contains_key(open, STR("db1")) &&
+              dm_contains_key(open, STR("db4")) && !dm_contains_key(open, STR("db3")),
+          "db1 (used at 20 s) and db4 are open");
+    dm_free(open);
+}
+
+/* ---- 3. checkout / return ---------------------------------------------- */
 
 enum { POOL_SIZE = 3, WORKERS = 4, JOBS = 300 };
 
@@ -149,7 +219,10 @@ int main(void) {
           "db1 (33 s old) is stale, db2 (28 s old) is not");
     dm_free(named.connections);
 
-    /* Part 2: POOL_SIZE connections, WORKERS threads competing for them. */
+    /* Part 2: a bounded set of connections with an idle timeout. */
+    bounded_pool();
+
+    /* Part 3: POOL_SIZE connections, WORKERS threads competing for them. */
     dm_map *pool = dm_new(), *uses = dm_new();
     CHECK(pool != NULL && uses != NULL, "dm_new");
     char key[32];

@@ -1,31 +1,38 @@
 /*
- * 13_session_store.c: web sessions with last-seen timestamps and expiry.
+ * 13_session_store.c: web sessions with a sliding idle timeout.
  *
  * Seed section "Session Store Example". session id -> struct session (a
- * fixed-size record copied in and out of the map):
- *   create   dm_try_insert under a fresh random id (retry on a collision)
- *   get      dm_get_copy into a struct
- *   touch    dm_entry_update: update last_seen in place (get_mut)
- *   set_data dm_entry_update: change one field in place
- *   logout   dm_remove_if: remove only if the session is the caller's
- *   destroy  dm_remove
- *   cleanup  dm_retain_cb: drop sessions idle for longer than the timeout
- * Time is an explicit millisecond clock so the run is reproducible.
+ * fixed-size record copied in and out of the map). The map keeps the expiry
+ * itself, so the record needs no last-seen field and nobody compares times:
+ *   login       dm_try_insert_ttl under a fresh random id (retry on a
+ *               collision); the session expires `timeout` from now
+ *   request     dm_touch: push the expiry to `timeout` from now (sliding)
+ *   expires in  dm_ttl_remaining, for display
+ *   remember me dm_expire(..., 0): this session never expires
+ *   get         dm_get_copy into a struct (an expired session is absent)
+ *   set_theme   dm_entry_update: change one field in place (keeps the expiry)
+ *   logout      dm_remove_if: remove only if the session is the caller's
+ *   cleanup     dm_purge_expired: sweep expired sessions, with their count
+ * A session expires exactly at its deadline: alive 1 ms before, gone at it.
+ * The map runs on a manual clock (dm_options.manual_clock + dm_clock_set) so
+ * the run is reproducible; a server would use the default monotonic clock.
  */
 #include "example_util.h"
 
 struct session {
     uint64_t user_id;
-    int64_t created_ms;
-    int64_t last_seen_ms;
+    uint64_t created_ms;
     char username[24];
     char theme[8]; /* the seed's `data: {"theme": ...}` */
 };
 
 struct session_store {
     dm_map *sessions;
-    int64_t timeout_ms;
+    uint64_t timeout_ms; /* idle time after which a session expires */
 };
+
+enum { SESSION_ID_LEN = 24 };
+static const uint64_t MINUTE = 60000;
 
 static uint64_t splitmix64(uint64_t *s) {
     uint64_t z = (*s += 0x9E3779B97F4A7C15u);
@@ -34,21 +41,21 @@ static uint64_t splitmix64(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
-/* Writes the new session's id (a C string) into id[SESSION_ID_LEN]. */
-enum { SESSION_ID_LEN = 24 };
+/* login: writes the new session's id (a C string) into id[SESSION_ID_LEN]. */
 static void create_session(struct session_store *st, uint64_t *rng,
                            uint64_t user_id, const char *username,
-                           int64_t now_ms, char id[SESSION_ID_LEN]) {
+                           char id[SESSION_ID_LEN]) {
     struct session s;
     memset(&s, 0, sizeof s); /* no stray bytes in the stored record */
     s.user_id = user_id;
-    s.created_ms = s.last_seen_ms = now_ms;
+    s.created_ms = dm_clock_now(st->sessions);
     snprintf(s.username, sizeof s.username, "%s", username);
     snprintf(s.theme, sizeof s.theme, "light");
     dm_status rc;
     do { /* a new id until it is unused: try_insert never overwrites */
         snprintf(id, SESSION_ID_LEN, "sess-%016" PRIx64, splitmix64(rng));
-        rc = dm_try_insert(st->sessions, STR(id), (const uint8_t *)&s, sizeof s);
+        rc = dm_try_insert_ttl(st->sessions, STR(id), (const uint8_t *)&s,
+                               sizeof s, st->timeout_ms);
     } while (rc == DM_EXISTS);
     EXPECT(rc, DM_OK);
 }
@@ -62,16 +69,39 @@ static bool get_session(const struct session_store *st, const char *id,
     return true;
 }
 
-struct touch {
-    int64_t now_ms;
-    const char *theme; /* NULL: only touch */
+/* A request on the session: its idle timeout starts again. False when the
+ * session does not exist (any more): the user must log in again. */
+static bool on_request(struct session_store *st, const char *id) {
+    dm_status rc = dm_touch(st->sessions, STR(id), st->timeout_ms);
+    CHECK(rc == DM_OK || rc == DM_NOT_FOUND, "touch: %s", dm_status_str(rc));
+    return rc == DM_OK;
+}
+
+/* "Remember me": the session no longer expires. */
+static void remember_me(struct session_store *st, const char *id) {
+    EXPECT(dm_expire(st->sessions, STR(id), 0), DM_OK);
+}
+
+/* Milliseconds until the session expires, DM_TTL_NONE for never, 0 when it
+ * is gone. */
+static uint64_t expires_in(const struct session_store *st, const char *id) {
+    uint64_t ms = 0;
+    dm_status rc = dm_ttl_remaining(st->sessions, STR(id), &ms);
+    if (rc == DM_NOT_FOUND) return 0;
+    CHECK(rc == DM_OK, "ttl_remaining: %s", dm_status_str(rc));
+    return ms;
+}
+
+/* In place: copy the record out, change it, copy it back into the same bytes
+ * (the stored bytes may not be aligned for struct session). An in-place
+ * update keeps the entry's expiry. */
+struct theme_edit {
+    const char *theme;
     bool found;
 };
 
-/* In place: copy the record out, change it, copy it back into the same bytes
- * (the stored bytes may not be aligned for struct session). */
-static void touch_cb(dm_entry *e, void *ctx) {
-    struct touch *t = ctx;
+static void set_theme_cb(dm_entry *e, void *ctx) {
+    struct theme_edit *t = ctx;
     size_t len = 0;
     uint8_t *v = dm_entry_value_mut(e, &len);
     t->found = v != NULL;
@@ -79,30 +109,15 @@ static void touch_cb(dm_entry *e, void *ctx) {
     struct session s;
     CHECK(len == sizeof s, "session record");
     memcpy(&s, v, sizeof s);
-    s.last_seen_ms = t->now_ms;
-    if (t->theme) {
-        memset(s.theme, 0, sizeof s.theme);
-        snprintf(s.theme, sizeof s.theme, "%s", t->theme);
-    }
+    memset(s.theme, 0, sizeof s.theme);
+    snprintf(s.theme, sizeof s.theme, "%s", t->theme);
     memcpy(v, &s, sizeof s);
 }
 
-static bool touch_session(struct session_store *st, const char *id, int64_t now_ms) {
-    struct touch t = {.now_ms = now_ms};
-    EXPECT(dm_entry_update(st->sessions, STR(id), touch_cb, &t), DM_OK);
+static bool set_theme(struct session_store *st, const char *id, const char *theme) {
+    struct theme_edit t = {.theme = theme};
+    EXPECT(dm_entry_update(st->sessions, STR(id), set_theme_cb, &t), DM_OK);
     return t.found;
-}
-
-static bool set_theme(struct session_store *st, const char *id, const char *theme,
-                      int64_t now_ms) {
-    struct touch t = {.now_ms = now_ms, .theme = theme};
-    EXPECT(dm_entry_update(st->sessions, STR(id), touch_cb, &t), DM_OK);
-    return t.found;
-}
-
-static void destroy_session(struct session_store *st, const char *id) {
-    dm_status rc = dm_remove(st->sessions, STR(id), NULL, 0, NULL);
-    CHECK(rc == DM_OK || rc == DM_NOT_FOUND, "destroy: %s", dm_status_str(rc));
 }
 
 /* logout: remove the session only if it belongs to `user_id`; the check and
@@ -121,105 +136,165 @@ static dm_status logout(struct session_store *st, const char *id, uint64_t user_
     return dm_remove_if(st->sessions, STR(id), owned_by, &user_id);
 }
 
-struct expiry {
-    int64_t now_ms, timeout_ms;
-    size_t expired;
-};
-
-static bool still_active(const uint8_t *k, size_t klen, const uint8_t *v,
-                         size_t vlen, void *ctx) {
-    (void)k, (void)klen;
-    struct expiry *x = ctx;
-    struct session s;
-    CHECK(vlen == sizeof s, "session record");
-    memcpy(&s, v, sizeof s);
-    bool keep = x->now_ms - s.last_seen_ms < x->timeout_ms;
-    x->expired += !keep;
-    return keep;
+/* Sweeps expired sessions; returns how many. */
+static size_t cleanup_expired(struct session_store *st) {
+    size_t removed = 0;
+    EXPECT(dm_purge_expired(st->sessions, &removed), DM_OK);
+    return removed;
 }
 
-static size_t cleanup_expired(struct session_store *st, int64_t now_ms) {
-    struct expiry x = {.now_ms = now_ms, .timeout_ms = st->timeout_ms};
-    EXPECT(dm_retain_cb(st->sessions, still_active, &x), DM_OK);
-    return x.expired;
+static void set_time(struct session_store *st, uint64_t now_ms) {
+    EXPECT(dm_clock_set(st->sessions, now_ms), DM_OK);
 }
 
-/* ---- many users logging in at once ------------------------------------- */
+/* ---- many users at once ------------------------------------------------ */
 
-enum { THREADS = 4, USERS_PER_THREAD = 50 };
-static struct start_gate gate = START_GATE_INIT;
+enum { THREADS = 4, USERS_PER_THREAD = 50, USERS = THREADS * USERS_PER_THREAD };
 
 struct worker {
     struct session_store *store;
+    struct start_gate *gate;
     int id;
     char ids[USERS_PER_THREAD][SESSION_ID_LEN];
 };
 
-/* Each worker logs in its users at t=0 and sees every other one again at
- * t=30 min; the rest go idle. */
-static void *traffic(void *arg) {
+/* Every worker logs in its users... */
+static void *login_all(void *arg) {
     struct worker *w = arg;
     uint64_t rng = 0x5e55 + (uint64_t)w->id;
     char name[24];
-    gate_wait(&gate);
+    gate_wait(w->gate);
     for (int u = 0; u < USERS_PER_THREAD; u++) {
         snprintf(name, sizeof name, "user%d_%d", w->id, u);
-        create_session(w->store, &rng, (uint64_t)(w->id * 1000 + u), name, 0, w->ids[u]);
+        create_session(w->store, &rng, (uint64_t)(w->id * 1000 + u), name, w->ids[u]);
     }
-    for (int u = 0; u < USERS_PER_THREAD; u += 2)
-        CHECK(touch_session(w->store, w->ids[u], 30 * 60000), "touch");
     return NULL;
 }
 
-int main(void) {
-    struct session_store store = {.sessions = dm_new(), .timeout_ms = 3600 * 1000};
-    CHECK(store.sessions != NULL, "dm_new");
-    uint64_t rng = 42;
+/* ...and later sees every other one again; the rest stay idle. */
+static void *activity(void *arg) {
+    struct worker *w = arg;
+    gate_wait(w->gate);
+    for (int u = 0; u < USERS_PER_THREAD; u += 2)
+        CHECK(on_request(w->store, w->ids[u]), "user%d_%d's session is live", w->id, u);
+    return NULL;
+}
 
-    /* The seed: alice with theme "dark". */
-    char alice[SESSION_ID_LEN];
-    create_session(&store, &rng, 42, "alice", 0, alice);
-    CHECK(set_theme(&store, alice, "dark", 1000), "alice exists");
-    struct session s;
-    CHECK(get_session(&store, alice, &s), "alice's session");
-    printf("Session %s: user %s (id %" PRIu64 "), theme %s, last seen %" PRId64 " ms\n",
-           alice, s.username, s.user_id, s.theme, s.last_seen_ms);
-    CHECK(s.user_id == 42 && strcmp(s.username, "alice") == 0 &&
-              strcmp(s.theme, "dark") == 0 && s.last_seen_ms == 1000,
-          "alice's record");
-
-    /* Concurrent logins and activity. */
+/* Runs fn on every worker at once, at the map's current time. */
+static void run_workers(struct worker w[], void *(*fn)(void *)) {
+    struct start_gate gate = {.open = false};
+    CHECK(pthread_mutex_init(&gate.mu, NULL) == 0 &&
+              pthread_cond_init(&gate.cv, NULL) == 0, "gate");
     pthread_t t[THREADS];
-    static struct worker w[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        w[i] = (struct worker){.store = &store, .id = i};
-        start_thread(&t[i], traffic, &w[i]);
+        w[i].gate = &gate;
+        start_thread(&t[i], fn, &w[i]);
     }
     gate_open(&gate);
     for (int i = 0; i < THREADS; i++) join_thread(t[i]);
-    printf("Active sessions: %zu\n", dm_len(store.sessions));
-    CHECK(dm_len(store.sessions) == 1 + THREADS * USERS_PER_THREAD, "all created");
+    pthread_cond_destroy(&gate.cv);
+    pthread_mutex_destroy(&gate.mu);
+}
 
-    /* Someone else cannot log alice out; alice can. */
-    EXPECT(logout(&store, alice, 666), DM_MISMATCH);
-    EXPECT(logout(&store, alice, 42), DM_OK);
-    EXPECT(logout(&store, alice, 42), DM_NOT_FOUND);
-    printf("alice logged out (user 666 could not do it for her)\n");
-    CHECK(!get_session(&store, alice, &s), "alice's session is gone");
-    destroy_session(&store, alice); /* unconditional removal: already gone */
-    CHECK(!touch_session(&store, alice, 2000), "touching it finds nothing");
+int main(void) {
+    dm_options opts = dm_options_default();
+    opts.manual_clock = true; /* simulated time, starts at 0 */
+    struct session_store store = {.timeout_ms = 60 * MINUTE};
+    EXPECT(dm_new_with_options(&opts, &store.sessions), DM_OK);
+    uint64_t rng = 42;
+    struct session s;
 
-    /* At t=75 min: sessions last seen at t=0 expired (timeout 60 min),
-     * those seen at t=30 min are still active. */
-    size_t expired = cleanup_expired(&store, 75 * 60000);
-    printf("cleanup at t=75 min: %zu expired, %zu active\n", expired,
-           dm_len(store.sessions));
-    CHECK(expired == THREADS * USERS_PER_THREAD / 2, "the idle half expired");
-    CHECK(dm_len(store.sessions) == THREADS * USERS_PER_THREAD / 2, "half remain");
+    /* t = 0: alice logs in; her session expires after 60 idle minutes. */
+    char alice[SESSION_ID_LEN];
+    create_session(&store, &rng, 42, "alice", alice);
+    CHECK(expires_in(&store, alice) == 60 * MINUTE, "a fresh session");
+
+    /* t = 1 s: a request that changes her theme. The in-place edit keeps
+     * the expiry; the request itself (dm_touch) restarts the timeout. */
+    set_time(&store, 1000);
+    CHECK(set_theme(&store, alice, "dark"), "alice exists");
+    CHECK(expires_in(&store, alice) == 60 * MINUTE - 1000, "edit keeps the expiry");
+    CHECK(on_request(&store, alice), "alice's request");
+    CHECK(expires_in(&store, alice) == 60 * MINUTE, "touch restarts the timeout");
+    CHECK(get_session(&store, alice, &s), "alice's session");
+    printf("Session %s: user %s (id %" PRIu64 "), theme %s, created at %" PRIu64
+           " ms, expires in %" PRIu64 " ms\n",
+           alice, s.username, s.user_id, s.theme, s.created_ms,
+           expires_in(&store, alice));
+    CHECK(s.user_id == 42 && strcmp(s.username, "alice") == 0 &&
+              strcmp(s.theme, "dark") == 0 && s.created_ms == 0,
+          "alice's record");
+
+    /* bob ticks "remember me": his session never expires. */
+    char bob[SESSION_ID_LEN];
+    create_session(&store, &rng, 7, "bob", bob);
+    remember_me(&store, bob);
+    CHECK(expires_in(&store, bob) == DM_TTL_NONE, "bob never expires");
+    printf("Session %s: bob, remember me: expires never (DM_TTL_NONE)\n", bob);
+
+    /* Someone else cannot log carol out; carol can. */
+    char carol[SESSION_ID_LEN];
+    create_session(&store, &rng, 99, "carol", carol);
+    EXPECT(logout(&store, carol, 666), DM_MISMATCH);
+    EXPECT(logout(&store, carol, 99), DM_OK);
+    EXPECT(logout(&store, carol, 99), DM_NOT_FOUND);
+    CHECK(!get_session(&store, carol, &s) && !on_request(&store, carol),
+          "carol's session is gone");
+    printf("carol logged out (user 666 could not do it for her)\n");
+
+    /* t = 2 s: USERS log in concurrently (they expire at 60 min + 2 s)... */
+    static struct worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) w[i] = (struct worker){.store = &store, .id = i};
+    set_time(&store, 2000);
+    run_workers(w, login_all);
+    printf("t=2 s: %zu sessions\n", dm_len(store.sessions));
+    CHECK(dm_len(store.sessions) == 2 + USERS, "alice, bob and every user");
+
+    /* ...and at t = 30 min half of them are active again (now expiring at
+     * 90 min); the other half stay idle. */
+    set_time(&store, 30 * MINUTE);
+    run_workers(w, activity);
+    CHECK(expires_in(&store, w[0].ids[0]) == 60 * MINUTE, "active: 60 min left");
+    CHECK(expires_in(&store, w[0].ids[1]) == 30 * MINUTE + 2000, "idle: 30 min 2 s left");
+
+    /* alice's deadline is 60 min + 1 s: alive 1 ms before it, gone at it. */
+    set_time(&store, 60 * MINUTE + 999);
+    CHECK(get_session(&store, alice, &s) && expires_in(&store, alice) == 1,
+          "alice has 1 ms left");
+    set_time(&store, 60 * MINUTE + 1000);
+    CHECK(!get_session(&store, alice, &s) && expires_in(&store, alice) == 0,
+          "alice expired exactly at her deadline");
+    printf("t=60 min 0.999 s: alice's session has 1 ms left; at 60 min 1 s it is gone\n");
+    /* Expired sessions are invisible at once but still stored; a write that
+     * meets one (here alice's next request) removes it, and cannot revive it. */
+    CHECK(dm_len(store.sessions) == 2 + USERS, "expired alice still stored");
+    CHECK(!on_request(&store, alice), "an expired session cannot be touched");
+    CHECK(dm_len(store.sessions) == 1 + USERS, "the touch removed it");
+    CHECK(get_session(&store, w[0].ids[1], &s) &&
+              expires_in(&store, w[0].ids[1]) == 1000,
+          "idle sessions have 1 s left");
+
+    /* t = 75 min: the idle half expired at 60 min 2 s; the active half
+     * (until 90 min) and bob remain. The sweep counts exactly the idle half. */
+    set_time(&store, 75 * MINUTE);
+    size_t stored = dm_len(store.sessions);
+    size_t expired = cleanup_expired(&store);
+    printf("cleanup at t=75 min: %zu stored, %zu expired, %zu active\n", stored,
+           expired, dm_len(store.sessions));
+    CHECK(expired == USERS / 2, "the idle half expired, got %zu", expired);
+    CHECK(dm_len(store.sessions) == USERS / 2 + 1, "active half + bob remain");
     for (int i = 0; i < THREADS; i++)
         for (int u = 0; u < USERS_PER_THREAD; u++)
             CHECK(get_session(&store, w[i].ids[u], &s) == (u % 2 == 0),
                   "session of user%d_%d", i, u);
+
+    /* t = 30 days: everyone has expired but bob, who asked to be remembered. */
+    set_time(&store, 30 * 24 * 60 * MINUTE);
+    expired = cleanup_expired(&store);
+    printf("cleanup at t=30 days: %zu expired, %zu left (bob)\n", expired,
+           dm_len(store.sessions));
+    CHECK(expired == USERS / 2 && dm_len(store.sessions) == 1, "only bob is left");
+    CHECK(get_session(&store, bob, &s) && strcmp(s.username, "bob") == 0, "bob");
 
     dm_free(store.sessions);
     printf("13_session_store: OK\n");

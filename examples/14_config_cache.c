@@ -8,6 +8,12 @@
  * old or the new value, never a missing or torn one. A "config.generation"
  * counter is published with dm_compare_and_swap, so a reloader working from
  * a stale generation finds out instead of overwriting a newer reload.
+ *
+ * Last, settings fetched from a remote source are cached for "cache.ttl"
+ * seconds: dm_insert_ttl stores a fetched value with that lifetime, a read
+ * after it expires misses and fetches again (refresh), and dm_expire(..., 1)
+ * invalidates an entry early. That cache runs on a manual clock
+ * (dm_options.manual_clock + dm_clock_set), so its timeline is exact.
  */
 #include "example_util.h"
 
@@ -159,6 +165,65 @@ static void print_keys(const dm_map *cfg) {
     printf("\n");
 }
 
+/* ---- a TTL cache in front of a remote source ----------------------------- */
+
+struct remote {
+    int version; /* bumped when an administrator changes the setting */
+    int fetches; /* how often the cache had to ask */
+};
+
+/* Returns the setting, from the cache while it is fresh, else fetched. */
+static void cached_get(dm_map *cache, uint64_t ttl_ms, struct remote *src,
+                       const char *key, char *out, size_t cap) {
+    if (get_str(cache, key, out, cap)) return;
+    src->fetches++;
+    snprintf(out, cap, "%s@v%d", key, src->version);
+    /* Absent or expired: either way the key is new to the map. */
+    EXPECT(dm_insert_ttl(cache, STR(key), STR(out), ttl_ms), DM_OK);
+}
+
+static void ttl_cache(const dm_map *cfg) {
+    char ttl_s[32], v[32];
+    CHECK(get_str(cfg, "cache.ttl", ttl_s, sizeof ttl_s), "cache.ttl is set");
+    uint64_t ttl_ms = strtoull(ttl_s, NULL, 10) * 1000;
+    CHECK(ttl_ms == 600000, "v2's cache.ttl is 600 s");
+
+    dm_options opts = dm_options_default();
+    opts.manual_clock = true;
+    dm_map *cache = NULL;
+    EXPECT(dm_new_with_options(&opts, &cache), DM_OK);
+    struct remote src = {.version = 1};
+    printf("Remote settings cached for cache.ttl = %s s:\n", ttl_s);
+
+    cached_get(cache, ttl_ms, &src, "feature.limits", v, sizeof v);  /* t = 0: miss */
+    src.version = 2; /* changed remotely; the cache does not know yet */
+    EXPECT(dm_clock_set(cache, ttl_ms - 1), DM_OK);
+    cached_get(cache, ttl_ms, &src, "feature.limits", v, sizeof v);  /* still cached */
+    uint64_t left = 0;
+    EXPECT(dm_ttl_remaining(cache, STR("feature.limits"), &left), DM_OK);
+    printf("  t=%" PRIu64 " ms: %s (cached, %" PRIu64 " ms left, %d fetch)\n",
+           ttl_ms - 1, v, left, src.fetches);
+    CHECK(strcmp(v, "feature.limits@v1") == 0 && left == 1 && src.fetches == 1,
+          "served from the cache until the deadline");
+
+    EXPECT(dm_clock_set(cache, ttl_ms), DM_OK);                       /* expired */
+    cached_get(cache, ttl_ms, &src, "feature.limits", v, sizeof v);
+    EXPECT(dm_ttl_remaining(cache, STR("feature.limits"), &left), DM_OK);
+    printf("  t=%" PRIu64 " ms: %s (refreshed, %" PRIu64 " ms left, %d fetches)\n",
+           ttl_ms, v, left, src.fetches);
+    CHECK(strcmp(v, "feature.limits@v2") == 0 && left == ttl_ms && src.fetches == 2,
+          "refetched at the deadline");
+
+    /* Invalidate early: the entry expires 1 ms from now. */
+    src.version = 3;
+    EXPECT(dm_expire(cache, STR("feature.limits"), 1), DM_OK);
+    EXPECT(dm_clock_set(cache, ttl_ms + 1), DM_OK);
+    cached_get(cache, ttl_ms, &src, "feature.limits", v, sizeof v);
+    printf("  invalidated with dm_expire: %s (%d fetches)\n", v, src.fetches);
+    CHECK(strcmp(v, "feature.limits@v3") == 0 && src.fetches == 3, "refetched");
+    dm_free(cache);
+}
+
 /* ---- readers running during reloads ------------------------------------ */
 
 static atomic_bool reloading_done;
@@ -234,6 +299,8 @@ int main(void) {
         CHECK(get_str(cfg, s[i].key, v, sizeof v) && strcmp(v, s[i].value) == 0,
               "%s = %s", s[i].key, s[i].value);
     }
+
+    ttl_cache(cfg);
 
     dm_free(cfg);
     printf("14_config_cache: OK\n");

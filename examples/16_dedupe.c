@@ -1,15 +1,21 @@
 /*
- * 16_dedupe.c: processing each message once, whichever producer sees it.
+ * 16_dedupe.c: processing each message once per time window, whichever
+ * producer sees it.
  *
- * Seed section "Dedupe Channel Example". A "seen" map of message id -> time
- * first seen. dm_try_insert is the whole check: DM_OK means this call was
- * the first to see the id (process it), DM_EXISTS means a duplicate. The
- * check and the insert are one atomic step, so with concurrent producers
- * every id is processed exactly once (the seed's get-then-insert would let
- * two threads both process a new id).
+ * Seed section "Dedupe Channel Example". A "seen" map of message id -> the
+ * producer that processed it, where every id is remembered for one window:
  *
- * With a TTL an id may come back after it expires: that check is a small
- * dm_entry_update, and old ids are swept with dm_retain_cb.
+ *   dm_try_insert_ttl(seen, id, producer, window_ms)
+ *       DM_OK      first sighting in the window: process it
+ *       DM_EXISTS  a duplicate inside the window: skip it
+ *
+ * The check and the insert are one atomic step, so with concurrent producers
+ * every id is processed exactly once per window (the seed's get-then-insert
+ * would let two threads both process a new id). A duplicate does not extend
+ * the window (try_insert leaves the existing entry alone); once the window
+ * is over the id has expired and is accepted again. dm_purge_expired forgets
+ * old ids. The map runs on a manual clock (dm_options.manual_clock +
+ * dm_clock_set), so every run gives the same counts.
  */
 #include "example_util.h"
 
@@ -18,61 +24,28 @@
 enum { PRODUCERS = 4, MESSAGES = 3000, ID_SPACE = 6000 };
 
 struct dedupe {
-    dm_map *seen; /* message id -> int64 first-seen time (ms) */
-    int64_t ttl_ms;
+    dm_map *seen; /* message id -> 1 byte: the producer that processed it */
+    uint64_t window_ms;
 };
 
-/* No TTL: true if `id` is new. */
-static bool dedupe_first(struct dedupe *d, const char *id, int64_t now_ms) {
-    uint8_t t[8];
-    put_i64(t, now_ms);
-    dm_status st = dm_try_insert(d->seen, STR(id), t, 8);
-    CHECK(st == DM_OK || st == DM_EXISTS, "try_insert: %s", dm_status_str(st));
+/* True if `id` has not been seen within the window (it is now). */
+static bool dedupe_first(struct dedupe *d, const char *id, uint8_t producer) {
+    dm_status st = dm_try_insert_ttl(d->seen, STR(id), &producer, 1, d->window_ms);
+    CHECK(st == DM_OK || st == DM_EXISTS, "try_insert_ttl: %s", dm_status_str(st));
     return st == DM_OK;
 }
 
-/* With TTL: new if never seen or seen longer than ttl ago (then re-armed). */
-struct ttl_check {
-    int64_t now_ms, ttl_ms;
-    bool fresh; /* out */
-};
-
-static void check_ttl(dm_entry *e, void *ctx) {
-    struct ttl_check *c = ctx;
-    size_t len = 0;
-    const uint8_t *v = dm_entry_value(e, &len);
-    c->fresh = v == NULL || c->now_ms - get_i64(v) >= c->ttl_ms;
-    if (c->fresh) {
-        uint8_t t[8];
-        put_i64(t, c->now_ms);
-        EXPECT(dm_entry_set(e, t, 8), DM_OK);
-    }
-}
-
-static bool dedupe_check_ttl(struct dedupe *d, const char *id, int64_t now_ms) {
-    struct ttl_check c = {.now_ms = now_ms, .ttl_ms = d->ttl_ms};
-    EXPECT(dm_entry_update(d->seen, STR(id), check_ttl, &c), DM_OK);
-    return c.fresh;
-}
-
-struct sweep {
-    int64_t now_ms, ttl_ms;
-};
-
-static bool not_expired(const uint8_t *k, size_t klen, const uint8_t *v,
-                        size_t vlen, void *ctx) {
-    (void)k, (void)klen, (void)vlen;
-    const struct sweep *s = ctx;
-    return s->now_ms - get_i64(v) < s->ttl_ms;
+static void set_time(struct dedupe *d, uint64_t now_ms) {
+    EXPECT(dm_clock_set(d->seen, now_ms), DM_OK);
 }
 
 /* ---- concurrent producers ----------------------------------------------- */
 
-static struct start_gate gate = START_GATE_INIT;
 static atomic_int processed_by[ID_SPACE]; /* how often each id was processed */
 
 struct producer {
     struct dedupe *d;
+    struct start_gate *gate;
     int id;
     int processed, skipped;
 };
@@ -86,11 +59,11 @@ static int message_id(int p, int i) {
 static void *produce(void *arg) {
     struct producer *p = arg;
     char id[32];
-    gate_wait(&gate);
+    gate_wait(p->gate);
     for (int i = 0; i < MESSAGES; i++) {
         int m = message_id(p->id, i);
         snprintf(id, sizeof id, "msg-%d", m);
-        if (dedupe_first(p->d, id, i)) {
+        if (dedupe_first(p->d, id, (uint8_t)p->id)) {
             atomic_fetch_add(&processed_by[m], 1); /* "process" it */
             p->processed++;
         } else {
@@ -100,27 +73,71 @@ static void *produce(void *arg) {
     return NULL;
 }
 
-int main(void) {
-    struct dedupe d = {.seen = dm_new(), .ttl_ms = 60000};
-    CHECK(d.seen != NULL, "dm_new");
+/* All producers send their whole stream at once, at the map's current time.
+ * Returns how many messages were processed. */
+static int run_producers(struct dedupe *d, struct producer pr[PRODUCERS]) {
+    struct start_gate gate = {.open = false};
+    CHECK(pthread_mutex_init(&gate.mu, NULL) == 0 &&
+              pthread_cond_init(&gate.cv, NULL) == 0, "gate");
+    for (int m = 0; m < ID_SPACE; m++) atomic_store(&processed_by[m], 0);
+    pthread_t t[PRODUCERS];
+    for (int p = 0; p < PRODUCERS; p++) {
+        pr[p] = (struct producer){.d = d, .gate = &gate, .id = p};
+        start_thread(&t[p], produce, &pr[p]);
+    }
+    gate_open(&gate);
+    int processed = 0, skipped = 0;
+    for (int p = 0; p < PRODUCERS; p++) {
+        join_thread(t[p]);
+        processed += pr[p].processed;
+        skipped += pr[p].skipped;
+    }
+    pthread_cond_destroy(&gate.cv);
+    pthread_mutex_destroy(&gate.mu);
+    printf("t=%6" PRIu64 " ms: %d producers sent %d messages: %d processed, "
+           "%d duplicates skipped\n", dm_clock_now(d->seen), PRODUCERS,
+           PRODUCERS * MESSAGES, processed, skipped);
+    CHECK(processed + skipped == PRODUCERS * MESSAGES, "every message decided");
+    return processed;
+}
 
-    /* The seed's sequence. */
+int main(void) {
+    dm_options opts = dm_options_default();
+    opts.manual_clock = true; /* simulated time, starts at 0 */
+    struct dedupe d = {.window_ms = 60000};
+    EXPECT(dm_new_with_options(&opts, &d.seen), DM_OK);
+
+    /* The seed's sequence, one message a second. */
     const char *const msgs[] = {"msg1", "msg2", "msg1", "msg3", "msg2", "msg4"};
     int processed = 0;
     for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
-        bool fresh = dedupe_check_ttl(&d, msgs[i], (int64_t)i * 1000);
-        printf("%s: %s\n", fresh ? "Processing" : "Skipping duplicate", msgs[i]);
+        set_time(&d, i * 1000);
+        bool fresh = dedupe_first(&d, msgs[i], 0);
+        printf("t=%zu s: %s %s\n", i, fresh ? "Processing" : "Skipping duplicate", msgs[i]);
+        CHECK(fresh == (i != 2 && i != 4), "%s at %zu s", msgs[i], i);
         processed += fresh;
     }
     CHECK(processed == 4, "4 distinct messages");
 
-    /* After the TTL, msg1 is new again; a sweep forgets expired ids. */
-    CHECK(dedupe_check_ttl(&d, "msg1", 61000), "msg1 expired at 61 s");
-    CHECK(!dedupe_check_ttl(&d, "msg4", 61000), "msg4 (seen at 5 s) has not");
-    struct sweep s = {.now_ms = 64500, .ttl_ms = d.ttl_ms};
-    EXPECT(dm_retain_cb(d.seen, not_expired, &s), DM_OK);
-    printf("Sweep at 64.5 s: %zu ids remembered (msg1, msg4)\n", dm_len(d.seen));
-    CHECK(dm_len(d.seen) == 2 && dm_contains_key(d.seen, STR("msg1")) &&
+    /* msg1 was first seen at t = 0: a duplicate until 60 s, new again at
+     * 60 s. msg4 (seen at 5 s) is still a duplicate then. */
+    set_time(&d, 59999);
+    CHECK(!dedupe_first(&d, "msg1", 0), "msg1 at 59.999 s: still a duplicate");
+    set_time(&d, 60000);
+    CHECK(dedupe_first(&d, "msg1", 0), "msg1 at 60 s: accepted again");
+    CHECK(!dedupe_first(&d, "msg4", 0), "msg4 (seen at 5 s): a duplicate");
+    printf("t=59.999 s: msg1 is a duplicate; t=60 s: msg1 is processed again, "
+           "msg4 is not\n");
+
+    /* A sweep at 64.5 s forgets msg2 (window over at 61 s; its duplicate at
+     * 4 s did not extend it) and msg3 (63 s); msg1 (120 s) and msg4 (65 s)
+     * are remembered. */
+    set_time(&d, 64500);
+    size_t swept = 0;
+    EXPECT(dm_purge_expired(d.seen, &swept), DM_OK);
+    printf("t=64.5 s: swept %zu ids, %zu remembered (msg1, msg4)\n", swept,
+           dm_len(d.seen));
+    CHECK(swept == 2 && dm_len(d.seen) == 2 && dm_contains_key(d.seen, STR("msg1")) &&
               dm_contains_key(d.seen, STR("msg4")),
           "msg2 and msg3 forgotten");
     EXPECT(dm_clear(d.seen), DM_OK);
@@ -135,27 +152,48 @@ int main(void) {
             if (!expected[m]) expected[m] = true, unique++;
         }
 
-    pthread_t t[PRODUCERS];
+    /* Round 1, at t = 100 s: every distinct id processed exactly once, by
+     * the producer recorded in the map. */
     struct producer pr[PRODUCERS];
-    for (int p = 0; p < PRODUCERS; p++) {
-        pr[p] = (struct producer){.d = &d, .id = p};
-        start_thread(&t[p], produce, &pr[p]);
-    }
-    gate_open(&gate);
-    int total_processed = 0, total_skipped = 0;
-    for (int p = 0; p < PRODUCERS; p++) {
-        join_thread(t[p]);
-        total_processed += pr[p].processed;
-        total_skipped += pr[p].skipped;
-    }
-    printf("%d producers sent %d messages: %d processed, %d duplicates skipped\n",
-           PRODUCERS, PRODUCERS * MESSAGES, total_processed, total_skipped);
-    CHECK(total_processed == unique, "processed %d, expected %d unique",
-          total_processed, unique);
+    set_time(&d, 100000);
+    CHECK(run_producers(&d, pr) == unique, "round 1: %d unique", unique);
     CHECK(dm_len(d.seen) == (size_t)unique, "seen holds every unique id");
-    for (int m = 0; m < ID_SPACE; m++)
+    int owned[PRODUCERS] = {0};
+    for (int m = 0; m < ID_SPACE; m++) {
         CHECK(atomic_load(&processed_by[m]) == (expected[m] ? 1 : 0),
               "msg-%d processed %d times", m, atomic_load(&processed_by[m]));
+        if (!expected[m]) continue;
+        char id[32];
+        uint8_t who = 0xff;
+        size_t len = 0;
+        snprintf(id, sizeof id, "msg-%d", m);
+        EXPECT(dm_get_copy(d.seen, STR(id), &who, 1, &len), DM_OK);
+        CHECK(len == 1 && who < PRODUCERS, "msg-%d owner", m);
+        owned[who]++;
+    }
+    for (int p = 0; p < PRODUCERS; p++)
+        CHECK(owned[p] == pr[p].processed, "producer %d processed %d, owns %d",
+              p, pr[p].processed, owned[p]);
+
+    /* Round 2, the same streams 1 ms before the window ends: all duplicates. */
+    set_time(&d, 100000 + d.window_ms - 1);
+    CHECK(run_producers(&d, pr) == 0, "round 2: nothing new inside the window");
+
+    /* Round 3, exactly at the end of the window: every id is new again, and
+     * again processed exactly once. */
+    set_time(&d, 100000 + d.window_ms);
+    CHECK(run_producers(&d, pr) == unique, "round 3: %d unique again", unique);
+    for (int m = 0; m < ID_SPACE; m++)
+        CHECK(atomic_load(&processed_by[m]) == (expected[m] ? 1 : 0),
+              "msg-%d processed %d times in round 3", m, atomic_load(&processed_by[m]));
+    /* Each expired id was replaced by its new sighting, so nothing is left
+     * over; one window later every id has expired and the sweep takes all. */
+    CHECK(dm_len(d.seen) == (size_t)unique, "one entry per id");
+    set_time(&d, 100000 + 2 * d.window_ms);
+    EXPECT(dm_purge_expired(d.seen, &swept), DM_OK);
+    printf("t=%6" PRIu64 " ms: swept %zu ids, %zu remembered\n", dm_clock_now(d.seen),
+           swept, dm_len(d.seen));
+    CHECK(swept == (size_t)unique && dm_is_empty(d.seen), "all ids forgotten");
 
     dm_free(d.seen);
     printf("16_dedupe: OK\n");
