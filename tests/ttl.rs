@@ -91,6 +91,9 @@ fn ttl_rules_for_each_operation() {
     insert_ttl(&m, b"r", b"x", 1);
     set_clock(&m, 26);
     assert_eq!(unsafe { dm_remove(m.0, b"r".as_ptr(), 1, null_mut(), 0, null_mut()) }, DM_NOT_FOUND);
+    // An enormous TTL still reads as a TTL, never as DM_TTL_NONE.
+    insert_ttl(&m, b"far", b"x", u64::MAX);
+    assert!(ttl_left(&m, b"far").unwrap() < DM_TTL_NONE);
     // Real-time maps refuse a manual clock.
     let rt = Handle::new();
     assert_eq!(unsafe { dm_clock_set(rt.0, 5) }, DM_ERR_INVALID);

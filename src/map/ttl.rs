@@ -10,9 +10,10 @@ impl Map {
         self.clock.now()
     }
 
-    /// The deadline for a time-to-live of `ttl_ms` from now.
+    /// The deadline for a time-to-live of `ttl_ms` from now. Capped below
+    /// `u64::MAX` so that no remaining time can read as `DM_TTL_NONE`.
     pub fn deadline_in(&self, ttl_ms: u64) -> u64 {
-        self.now().saturating_add(ttl_ms)
+        self.now().saturating_add(ttl_ms).min(u64::MAX - 1)
     }
 
     /// Sets a manual clock; `false` when the map follows real time.
