@@ -180,16 +180,14 @@ impl Map {
     /// When full, first sweeps expired entries out of the locked `table`.
     fn admit(&self, table: &mut Table) -> Result<()> {
         let Some(bound) = &self.bound else { return Ok(()) };
-        for attempt in 0..2 {
-            if bound.count.fetch_add(1, Ordering::AcqRel) < bound.max {
-                return Ok(());
-            }
-            bound.count.fetch_sub(1, Ordering::AcqRel);
-            if attempt == 0 && self.purge_table(table) == 0 {
-                break;
-            }
+        // A compare-and-swap loop, not add-then-undo: the count never
+        // overshoots, so a racing insert is never refused spuriously.
+        let take = || bound.count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < bound.max).then_some(n + 1)).is_ok();
+        if take() || (self.purge_table(table) > 0 && take()) {
+            Ok(())
+        } else {
+            Err(Error::Full)
         }
-        Err(Error::Full)
     }
 
     /// Uncounts `n` removed entries (no-op for unbounded maps).
