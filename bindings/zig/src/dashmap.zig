@@ -462,12 +462,7 @@ pub const Map = struct {
 
     /// Removes `key`, discarding its value. Returns true when it was present.
     pub fn delete(self: Map, key: []const u8) Error!bool {
-        const status = c.dm_remove(self.handle, ptr(key), key.len, null, 0, null);
-        return switch (try check(status)) {
-            c.DM_OK => true,
-            c.DM_NOT_FOUND => false,
-            else => error.Unexpected,
-        };
+        return foundStatus(try check(c.dm_remove(self.handle, ptr(key), key.len, null, 0, null)));
     }
 
     /// Removes `key` if `pred(context, key, value)` returns true; check and
