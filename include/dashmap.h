@@ -851,13 +851,15 @@ dm_status dm_extend(dm_map *map, const dm_slice *keys, const dm_slice *vals, siz
  * Looks up `n` keys, taking each shard's read lock once. The values are
  * packed back to back into `buf` in key order; `lens[i]` gets the length of
  * the value of `keys[i]`, or `SIZE_MAX` when it is missing; `*used` gets the
- * bytes written.
+ * bytes written. Up to 1024 keys at a time are read with all their shards'
+ * read locks held together, so they see one consistent state.
  *
- * Returns `DM_OK`; `DM_BUFFER_TOO_SMALL` with `*used` = the bytes needed and
- * `lens` filled (nothing useful in `buf`); `DM_ERR_NULL` (`map`, `used`,
- * `keys`/`lens` with n > 0, `buf` NULL with `buf_cap` > 0, a NULL slice
- * pointer with non-zero length), `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`,
- * `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe; each shard is read atomically.
+ * Returns `DM_OK`; `DM_BUFFER_TOO_SMALL` with `*used` = the bytes needed
+ * and `lens` filled (`buf` may be partly written: call again with a buffer
+ * of `*used` bytes); `DM_ERR_NULL` (`map`, `used`, `keys`/`lens` with
+ * n > 0, `buf` NULL with `buf_cap` > 0, a NULL slice pointer with non-zero
+ * length), `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`,
+ * `DM_ERR_PANIC`. Thread-safe.
  */
 dm_status dm_get_many(const dm_map *map,
                       const dm_slice *keys,

@@ -69,13 +69,15 @@ pub unsafe extern "C" fn dm_extend(map: *mut dm_map, keys: *const dm_slice, vals
 /// Looks up `n` keys, taking each shard's read lock once. The values are
 /// packed back to back into `buf` in key order; `lens[i]` gets the length of
 /// the value of `keys[i]`, or `SIZE_MAX` when it is missing; `*used` gets the
-/// bytes written.
+/// bytes written. Up to 1024 keys at a time are read with all their shards'
+/// read locks held together, so they see one consistent state.
 ///
-/// Returns `DM_OK`; `DM_BUFFER_TOO_SMALL` with `*used` = the bytes needed and
-/// `lens` filled (nothing useful in `buf`); `DM_ERR_NULL` (`map`, `used`,
-/// `keys`/`lens` with n > 0, `buf` NULL with `buf_cap` > 0, a NULL slice
-/// pointer with non-zero length), `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`,
-/// `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe; each shard is read atomically.
+/// Returns `DM_OK`; `DM_BUFFER_TOO_SMALL` with `*used` = the bytes needed
+/// and `lens` filled (`buf` may be partly written: call again with a buffer
+/// of `*used` bytes); `DM_ERR_NULL` (`map`, `used`, `keys`/`lens` with
+/// n > 0, `buf` NULL with `buf_cap` > 0, a NULL slice pointer with non-zero
+/// length), `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`,
+/// `DM_ERR_PANIC`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn dm_get_many(
     map: *const dm_map,
@@ -100,36 +102,20 @@ pub unsafe extern "C" fn dm_get_many(
             (bytes_mut(buf, buf_cap), lens, &mut *used)
         };
         let map = unsafe { live(map)? };
-        let batch = map.plan_batch(&keys).map_err(map_error)?;
-        // Shards are visited in shard order, so values land in a scratch arena
-        // first and are then laid out in key order.
-        let mut arena: Vec<u8> = Vec::new();
-        let mut spans = vec![(0usize, usize::MAX); n];
-        let mut oom = false;
-        map.get_many(&keys, &batch, |i, v| {
-            if let Some(v) = v {
-                oom |= arena.try_reserve(v.len()).is_err();
-                if !oom {
-                    spans[i] = (arena.len(), v.len());
-                    arena.extend_from_slice(v);
-                }
+        // Keys come back in order, so values are packed straight into `buf`.
+        let mut needed = 0usize;
+        map.get_many(&keys, |i, v| {
+            lens[i] = v.map_or(usize::MAX, <[u8]>::len);
+            let Some(v) = v else { return };
+            if let Some(dst) = buf.get_mut(needed..needed + v.len()) {
+                dst.copy_from_slice(v);
             }
-        });
-        if oom {
-            return Err(DM_ERR_NO_MEMORY);
-        }
-        let needed: usize = spans.iter().filter(|s| s.1 != usize::MAX).map(|s| s.1).sum();
-        for (len, &(_, l)) in lens.iter_mut().zip(&spans) {
-            *len = l;
-        }
+            needed += v.len();
+        })
+        .map_err(map_error)?;
         *used = needed;
         if needed > buf.len() {
             return Ok(DM_BUFFER_TOO_SMALL);
-        }
-        let mut at = 0;
-        for &(start, l) in spans.iter().filter(|s| s.1 != usize::MAX) {
-            buf[at..at + l].copy_from_slice(&arena[start..start + l]);
-            at += l;
         }
         Ok(DM_OK)
     })

@@ -100,7 +100,11 @@ pub type dm_visit_mut_fn =
     Option<unsafe extern "C-unwind" fn(key: *const u8, key_len: usize, val: *mut u8, val_len: usize, ctx: *mut c_void) -> bool>;
 
 /// Status of a single argument check; `DM_OK` when it passed.
+#[inline]
 pub(crate) fn first_error(checks: &[dm_status]) -> Result<(), dm_status> {
+    if checks.iter().all(|&c| c == DM_OK) {
+        return Ok(()); // the common case, decided without a second pass
+    }
     if checks.contains(&DM_ERR_NULL) {
         return Err(DM_ERR_NULL);
     }
