@@ -1,0 +1,3 @@
+module github.com/libdashmap/libdashmap/bindings/go
+
+go 1.24

@@ -1,0 +1,5 @@
+//go:build !race
+
+package dashmap_test
+
+const raceEnabled = false
