@@ -902,6 +902,56 @@ static void test_shards_and_stats(void) {
     dm_free(m);
 }
 
+/* dm_iter_next_many: every entry exactly once, packed key-then-value, never
+ * split across calls; errors leave the cursor where it was. */
+static void test_iter_next_many(void) {
+    dm_map *m = MUST(dm_with_shards(4));
+    char key[16];
+    for (int i = 0; i < 300; i++) {
+        int n = snprintf(key, sizeof key, "key%03d", i);
+        CHECK_ST(dm_insert(m, (const uint8_t *)key, (size_t)n, (const uint8_t *)"vv", 2), DM_OK);
+    }
+    dm_iter *it = dm_iter_new(m);
+    CHECK(it != NULL);
+    uint8_t buf[100];
+    size_t lens[2 * 16], count = 99, used = 99;
+    CHECK_ST(dm_iter_next_many(it, buf, 7, lens, 16, &count, &used), DM_BUFFER_TOO_SMALL);
+    CHECK_EQ(count, 0);
+    CHECK_EQ(used, 8); /* "keyNNN" + "vv" */
+    CHECK_ST(dm_iter_next_many(it, buf, sizeof buf, lens, 0, &count, &used), DM_ERR_INVALID);
+    CHECK_ST(dm_iter_next_many(it, buf, sizeof buf, NULL, 16, &count, &used), DM_ERR_NULL);
+    CHECK_ST(dm_iter_next_many(NULL, buf, sizeof buf, lens, 16, &count, &used), DM_ERR_NULL);
+    CHECK_ST(dm_iter_next_many(it, NULL, 8, lens, 16, &count, &used), DM_ERR_NULL);
+    int seen[300] = {0};
+    size_t total = 0, calls = 0;
+    dm_status st;
+    while ((st = dm_iter_next_many(it, buf, sizeof buf, lens, 16, &count, &used)) == DM_OK) {
+        calls++;
+        CHECK(count >= 1 && count <= 12); /* 100 bytes hold at most 12 entries of 8 */
+        size_t at = 0;
+        for (size_t i = 0; i < count; i++) {
+            CHECK_EQ(lens[2 * i], 6);
+            CHECK_EQ(lens[2 * i + 1], 2);
+            char digits[4] = {(char)buf[at + 3], (char)buf[at + 4], (char)buf[at + 5], 0};
+            int k = atoi(digits);
+            if (k >= 0 && k < 300) seen[k]++;
+            CHECK_MEM(buf + at + 6, 2, "vv", 2);
+            at += 8;
+        }
+        CHECK_EQ(at, used);
+        total += count;
+    }
+    CHECK_ST(st, DM_NOT_FOUND);
+    CHECK_EQ(count, 0);
+    CHECK_EQ(total, 300);
+    CHECK(calls >= 25);
+    int once = 0;
+    for (int i = 0; i < 300; i++) once += seen[i] == 1;
+    CHECK_EQ(once, 300);
+    dm_iter_free(it);
+    dm_free(m);
+}
+
 int main(void) {
     test_version_and_status();
     test_constructors();
@@ -916,5 +966,6 @@ int main(void) {
     test_add_i64();
     test_extend_get_many_remove_many();
     test_shards_and_stats();
+    test_iter_next_many();
     return check_finish();
 }

@@ -830,6 +830,28 @@ dm_status dm_iter_next(dm_iter *it,
                        size_t *val_len);
 
 /**
+ * Advances the cursor by up to `max` entries in one call (for bindings,
+ * where each call is costly). Entry i's key and then its value are copied
+ * back to back into `buf`; `lens[2*i]` and `lens[2*i + 1]` get their
+ * lengths (so `lens` has room for `2 * max` values); `*count` gets the
+ * number of entries and `*used` the bytes written.
+ *
+ * Returns `DM_OK` (`*count >= 1`); `DM_NOT_FOUND` at the end (`*count = 0`);
+ * `DM_BUFFER_TOO_SMALL` when not even the next entry fits (`*used` = the
+ * bytes it needs, `*count = 0`, the cursor stays put); `DM_ERR_NULL`
+ * (`it`, `count`, `used`, `lens` with `max > 0`, `buf` NULL with
+ * `buf_cap > 0`), `DM_ERR_INVALID` (`max == 0` or a capacity over
+ * `PTRDIFF_MAX`), `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+ */
+dm_status dm_iter_next_many(dm_iter *it,
+                            uint8_t *buf,
+                            size_t buf_cap,
+                            size_t *lens,
+                            size_t max,
+                            size_t *count,
+                            size_t *used);
+
+/**
  * Frees a cursor and drops its reference to the map. NULL does nothing.
  */
 void dm_iter_free(dm_iter *it);

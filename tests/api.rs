@@ -263,6 +263,34 @@ fn walks_and_cursor() {
     assert_eq!(unsafe { dm_iter_next(it, &mut k, &mut kl, &mut v, &mut vl) }, DM_NOT_FOUND, "stays at the end");
     unsafe { dm_iter_free(it) };
     unsafe { dm_iter_free(null_mut()) };
+
+    // Batched cursor: the same 50 entries, a few per call, never split.
+    let it = unsafe { dm_iter_new(m.0) };
+    let (mut buf, mut lens) = ([0u8; 64], [0usize; 16]);
+    let (mut n, mut used) = (0, 0);
+    assert_eq!(unsafe { dm_iter_next_many(it, buf.as_mut_ptr(), 4, lens.as_mut_ptr(), 8, &mut n, &mut used) }, DM_BUFFER_TOO_SMALL);
+    assert_eq!((n, used), (0, 5), "a 4-byte key and a 1-byte value need 5 bytes");
+    assert_eq!(unsafe { dm_iter_next_many(it, buf.as_mut_ptr(), 64, lens.as_mut_ptr(), 0, &mut n, &mut used) }, DM_ERR_INVALID);
+    let mut seen = Vec::new();
+    loop {
+        let st = unsafe { dm_iter_next_many(it, buf.as_mut_ptr(), 64, lens.as_mut_ptr(), 8, &mut n, &mut used) };
+        if st == DM_NOT_FOUND {
+            assert_eq!(n, 0);
+            break;
+        }
+        assert_eq!(st, DM_OK);
+        assert!((1..=8).contains(&n) && used <= 64);
+        let mut at = 0;
+        for i in 0..n {
+            let (kl, vl) = (lens[2 * i], lens[2 * i + 1]);
+            seen.push((buf[at..at + kl].to_vec(), buf[at + kl..at + kl + vl].to_vec()));
+            at += kl + vl;
+        }
+        assert_eq!(at, used);
+    }
+    unsafe { dm_iter_free(it) };
+    seen.sort();
+    assert_eq!(seen, m.entries());
 }
 
 #[test]
@@ -425,6 +453,8 @@ fn reentrant_calls_from_every_callback_kind() {
         assert_reentrancy_refused(m.0, other.0);
         let (mut k, mut kl, mut v, mut vl) = (null(), 0, null(), 0);
         assert_eq!(unsafe { dm_iter_next(it, &mut k, &mut kl, &mut v, &mut vl) }, DM_ERR_REENTRANT);
+        let (mut buf, mut lens, mut n, mut used) = ([0u8; 16], [0usize; 2], 0, 0);
+        assert_eq!(unsafe { dm_iter_next_many(it, buf.as_mut_ptr(), 16, lens.as_mut_ptr(), 1, &mut n, &mut used) }, DM_ERR_REENTRANT);
         calls += 1;
     });
     m.for_each(|_, _| { assert_reentrancy_refused(m.0, other.0); calls += 1; true });

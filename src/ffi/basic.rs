@@ -169,13 +169,23 @@ pub unsafe extern "C" fn dm_remove_if(map: *mut dm_map, key: *const u8, key_len:
     })
 }
 
+/// What a count-returning function answers instead of a status: 0 for a NULL
+/// map, `SIZE_MAX` for a reentrant call (or a caught panic).
+fn count_on_error(status: dm_status) -> usize {
+    if status == DM_ERR_NULL {
+        0
+    } else {
+        usize::MAX
+    }
+}
+
 /// Number of entries stored (a moment's count; others may change it
 /// concurrently), including expired entries not yet removed (see
 /// `dm_purge_expired`). 0 for NULL; `SIZE_MAX` when called from inside a
 /// callback on the same map.
 #[no_mangle]
 pub unsafe extern "C" fn dm_len(map: *const dm_map) -> usize {
-    ffi_boundary!(|status| if status == DM_ERR_NULL { 0 } else { usize::MAX }, {
+    ffi_boundary!(|status| count_on_error(status), {
         check_args!(check_ptr(map));
         Ok(unsafe { live(map)? }.len())
     })
@@ -196,7 +206,7 @@ pub unsafe extern "C" fn dm_is_empty(map: *const dm_map) -> bool {
 /// `SIZE_MAX` from inside a callback on the same map.
 #[no_mangle]
 pub unsafe extern "C" fn dm_capacity(map: *const dm_map) -> usize {
-    ffi_boundary!(|status| if status == DM_ERR_NULL { 0 } else { usize::MAX }, {
+    ffi_boundary!(|status| count_on_error(status), {
         check_args!(check_ptr(map));
         Ok(unsafe { live(map)? }.capacity())
     })

@@ -109,26 +109,100 @@ pub unsafe extern "C" fn dm_iter_next(
         check_args!(check_ptr(it), check_ptr(key), check_ptr(key_len), check_ptr(val), check_ptr(val_len));
         // SAFETY: checked non-NULL; a live cursor used from one thread (contract).
         let it = unsafe { &mut *it };
-        let map = unsafe { live(Arc::as_ptr(&it.map))? };
-        while it.pos >= it.snapshot.len() {
-            let Some(next) = map.snapshot_shard(it.next_shard) else {
-                it.snapshot = Snapshot::default();
-                it.pos = 0;
-                return Ok(DM_NOT_FOUND);
-            };
-            it.snapshot = next.map_err(map_error)?;
-            it.next_shard += 1;
-            it.pos = 0;
-        }
-        let (k, v) = it.snapshot.get(it.pos).ok_or(DM_ERR_PANIC)?;
-        it.pos += 1;
+        let Some((k, v)) = it.peek()? else { return Ok(DM_NOT_FOUND) };
         // SAFETY: all four out-pointers are non-NULL and writable (contract).
         unsafe {
             (*key, *key_len) = (k.as_ptr(), k.len());
             (*val, *val_len) = (v.as_ptr(), v.len());
         }
+        it.pos += 1;
         Ok(DM_OK)
     })
+}
+
+/// Advances the cursor by up to `max` entries in one call (for bindings,
+/// where each call is costly). Entry i's key and then its value are copied
+/// back to back into `buf`; `lens[2*i]` and `lens[2*i + 1]` get their
+/// lengths (so `lens` has room for `2 * max` values); `*count` gets the
+/// number of entries and `*used` the bytes written.
+///
+/// Returns `DM_OK` (`*count >= 1`); `DM_NOT_FOUND` at the end (`*count = 0`);
+/// `DM_BUFFER_TOO_SMALL` when not even the next entry fits (`*used` = the
+/// bytes it needs, `*count = 0`, the cursor stays put); `DM_ERR_NULL`
+/// (`it`, `count`, `used`, `lens` with `max > 0`, `buf` NULL with
+/// `buf_cap > 0`), `DM_ERR_INVALID` (`max == 0` or a capacity over
+/// `PTRDIFF_MAX`), `DM_ERR_NO_MEMORY`, `DM_ERR_REENTRANT`, `DM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn dm_iter_next_many(
+    it: *mut dm_iter,
+    buf: *mut u8,
+    buf_cap: usize,
+    lens: *mut usize,
+    max: usize,
+    count: *mut usize,
+    used: *mut usize,
+) -> dm_status {
+    ffi_boundary!({
+        let lens_ok = match max.checked_mul(2) {
+            Some(n) if n <= isize::MAX as usize / std::mem::size_of::<usize>() => check_ptr(lens),
+            _ => DM_ERR_INVALID,
+        };
+        check_args!(
+            check_ptr(it),
+            check_bytes(buf, buf_cap),
+            lens_ok,
+            check_ptr(count),
+            check_ptr(used),
+            if max == 0 { DM_ERR_INVALID } else { DM_OK }
+        );
+        // SAFETY: checked above; sizes are the caller's contract.
+        let (it, buf, lens) = unsafe { (&mut *it, bytes_mut(buf, buf_cap), std::slice::from_raw_parts_mut(lens, 2 * max)) };
+        let (mut n, mut at) = (0, 0);
+        while n < max {
+            let (k, v) = match it.peek() {
+                Ok(Some(entry)) => entry,
+                Ok(None) => break,
+                Err(_) if n > 0 => break, // hand over what was copied; the error comes back next call
+                Err(status) => return Err(status),
+            };
+            let Some(dst) = buf.get_mut(at..at + k.len() + v.len()) else {
+                if n == 0 {
+                    unsafe { (*count, *used) = (0, k.len() + v.len()) };
+                    return Ok(DM_BUFFER_TOO_SMALL);
+                }
+                break;
+            };
+            dst[..k.len()].copy_from_slice(k);
+            dst[k.len()..].copy_from_slice(v);
+            (lens[2 * n], lens[2 * n + 1]) = (k.len(), v.len());
+            at += k.len() + v.len();
+            n += 1;
+            it.pos += 1;
+        }
+        // SAFETY: non-NULL and writable (contract).
+        unsafe { (*count, *used) = (n, at) };
+        Ok(if n == 0 { DM_NOT_FOUND } else { DM_OK })
+    })
+}
+
+impl dm_iter {
+    /// The entry at the cursor, copying the next shard(s) when the current
+    /// copy is used up; `None` at the end. Does not advance.
+    fn peek(&mut self) -> Result<Option<(&[u8], &[u8])>, dm_status> {
+        // SAFETY: the cursor holds a reference, so the map is alive.
+        let map = unsafe { live(Arc::as_ptr(&self.map))? };
+        while self.pos >= self.snapshot.len() {
+            let Some(next) = map.snapshot_shard(self.next_shard) else {
+                self.snapshot = Snapshot::default();
+                self.pos = 0;
+                return Ok(None);
+            };
+            self.snapshot = next.map_err(map_error)?;
+            self.next_shard += 1;
+            self.pos = 0;
+        }
+        self.snapshot.get(self.pos).ok_or(DM_ERR_PANIC).map(Some)
+    }
 }
 
 /// Frees a cursor and drops its reference to the map. NULL does nothing.
