@@ -43,8 +43,8 @@ package dashmap
 #cgo nocallback dm_entry_set
 #cgo nocallback dm_entry_remove
 #cgo nocallback dm_iter_new
-#cgo noescape dm_iter_next
-#cgo nocallback dm_iter_next
+#cgo noescape dm_iter_next_many
+#cgo nocallback dm_iter_next_many
 #cgo nocallback dm_iter_free
 #cgo noescape dm_stats_get
 #cgo nocallback dm_stats_get
@@ -293,13 +293,6 @@ func (m *Map) Close() error {
 // bytesPtr passes b's bytes to C for the duration of one call. A nil or empty
 // b may give NULL, which the library accepts with length 0.
 func bytesPtr(b []byte) *C.uint8_t { return (*C.uint8_t)(unsafe.SliceData(b)) }
-
-// goBytes copies n bytes at p (C memory) into a new Go slice; never nil.
-func goBytes(p *C.uint8_t, n C.size_t) []byte {
-	b := make([]byte, int(n))
-	copy(b, unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n)))
-	return b
-}
 
 // copyPair copies a key and a value into one allocation.
 func copyPair(k *C.uint8_t, kl C.size_t, v *C.uint8_t, vl C.size_t) (key, value []byte) {

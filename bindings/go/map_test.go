@@ -192,6 +192,126 @@ func TestLargeValues(t *testing.T) {
 	}
 }
 
+// iterValue is the value TestIterationBatches stores under key i: mostly
+// small values of varied sizes, some empty, a few larger than a batch
+// buffer (32 KiB) and one larger than the buffers a walk keeps (1 MiB).
+func iterValue(i int) []byte {
+	size := i % 97
+	switch i {
+	case 17:
+		size = 100 << 10
+	case 4242:
+		size = 40 << 10
+	case 9999:
+		size = 2 << 20
+	}
+	if i%500 == 3 {
+		size = 0
+	}
+	v := make([]byte, size)
+	for j := range v {
+		v[j] = byte(i + j)
+	}
+	return v
+}
+
+// A walk over many batches (dm_iter_next_many), some of whose entries do not
+// fit the initial buffer, sees every entry once with its value, and what it
+// yields is not overwritten by later batches.
+func TestIterationBatches(t *testing.T) {
+	m := dashmap.New()
+	defer m.Close()
+	const n = 10000
+	for i := range n {
+		m.Store([]byte(fmt.Sprintf("key-%05d", i)), iterValue(i))
+	}
+	index := func(how string, k []byte) int {
+		var i int
+		if _, err := fmt.Sscanf(string(k), "key-%05d", &i); err != nil || i < 0 || i >= n {
+			t.Fatalf("%s: unexpected key %q", how, k)
+		}
+		return i
+	}
+	type pair struct{ k, v []byte }
+	for round := range 2 { // the second walk reuses pooled scratch
+		var kept []pair
+		m.Range(func(k, v []byte) bool {
+			if v == nil || k == nil {
+				t.Fatalf("Range: nil slice for %q", k)
+			}
+			kept = append(kept, pair{k, v})
+			return true
+		})
+		for k, v := range m.All() {
+			kept = append(kept, pair{k, v})
+		}
+		// Only now, after every batch, check what was kept.
+		seen := make([]int, 2*n)
+		for j, p := range kept {
+			i := index("Range/All", p.k)
+			seen[i+n*(j/n)]++
+			if !bytes.Equal(p.v, iterValue(i)) {
+				t.Fatalf("round %d: value of %s: len %d, want %d (overwritten?)", round, p.k, len(p.v), len(iterValue(i)))
+			}
+			if cap(p.k) != len(p.k) || cap(p.v) != len(p.v) {
+				t.Fatalf("%s: slices not capacity-limited", p.k)
+			}
+		}
+		if len(kept) != 2*n {
+			t.Fatalf("round %d: Range+All saw %d entries, want %d", round, len(kept), 2*n)
+		}
+		for i, c := range seen {
+			if c != 1 {
+				t.Fatalf("round %d: key-%05d seen %d times", round, i%n, c)
+			}
+		}
+	}
+	// Appending to a yielded key must not clobber its value.
+	m.Range(func(k, v []byte) bool {
+		i := index("Range", k)
+		_ = append(k, "XXXXXXXX"...)
+		if !bytes.Equal(v, iterValue(i)) {
+			t.Fatalf("append to key %s changed its value", k)
+		}
+		return true
+	})
+	var keys [][]byte
+	for k := range m.Keys() {
+		keys = append(keys, k)
+	}
+	seen := make([]int, n)
+	for _, k := range keys {
+		seen[index("Keys", k)]++
+	}
+	var values [][]byte
+	for v := range m.Values() {
+		values = append(values, v)
+	}
+	sizes := map[int]int{}
+	for i := range n {
+		sizes[len(iterValue(i))]++
+	}
+	for _, v := range values {
+		if v == nil {
+			t.Fatal("Values: nil value")
+		}
+		sizes[len(v)]--
+	}
+	for i, c := range seen {
+		if c != 1 {
+			t.Fatalf("Keys: key-%05d seen %d times", i, c)
+		}
+	}
+	for size, c := range sizes {
+		if c != 0 {
+			t.Fatalf("Values: %d values of %d bytes missing (negative: extra)", c, size)
+		}
+	}
+	if len(keys) != n || len(values) != n {
+		t.Fatalf("Keys %d, Values %d, want %d", len(keys), len(values), n)
+	}
+}
+
 func TestAdd(t *testing.T) {
 	m := dashmap.New()
 	defer m.Close()

@@ -462,29 +462,86 @@ function openCursor(ptr, operation) {
   return it;
 }
 
-// Advances `it`; returns false at the end, else leaves the entry in slots 0..3.
-function cursorNext(it, operation) {
-  const st = C.dm_iter_next(it, S0, S1, S2, S3);
-  if (st === DM_OK) return true;
-  if (st === DM_NOT_FOUND) return false;
-  return fail(st, operation);
+// Iteration fetches entries in batches: one dm_iter_next_many call copies up
+// to ITER_BATCH entries, key then value back to back, into the module-level
+// `iterBuf`, with their lengths in `iterLensBuf`. Before any other JS runs,
+// the batch's bytes are copied into a Buffer of their own and the lengths
+// into offsets; the iterators and forEach hand out Buffers over distinct
+// parts of that copy (or strings decoded from it), never views of `iterBuf`,
+// which the next batch of any iterator overwrites. One FFI call and one copy
+// per batch instead of per entry.
+const ITER_BATCH = 256;
+// An entry larger than this gets a one-off buffer instead of growing iterBuf.
+const ITER_BUF_KEEP = 1 << 20;
+let iterBuf = Buffer.allocUnsafeSlow(32 * 1024);
+const iterLensBuf = Buffer.allocUnsafeSlow(ITER_BATCH * 16);
+const ITER_LENS = new Uint32Array(iterLensBuf.buffer, iterLensBuf.byteOffset, ITER_BATCH * 4);
+
+// Buffers over part of an ArrayBuffer without copying. Buffer[Symbol.species]
+// is the class every Buffer is an instance of (Node's FastBuffer): calling it
+// directly costs a third of `buf.subarray()`, which goes through the species
+// lookup and argument checks each time. Checked once, with Buffer.from (the
+// same result, slower) as the fallback.
+const BufferClass = (() => {
+  try {
+    const S = Buffer[Symbol.species];
+    const t = typeof S === 'function' ? new S(new ArrayBuffer(3), 1, 1) : null;
+    if (t !== null && Object.getPrototypeOf(t) === Buffer.prototype && t.byteOffset === 1 && t.length === 1) return S;
+  } catch (_) { /* use the fallback */ }
+  return null;
+})();
+const bufferView = BufferClass !== null
+  ? (ab, off, len) => new BufferClass(ab, off, len)
+  : (ab, off, len) => Buffer.from(ab, off, len);
+
+// One batch of entries, owned by the iterator that fetched it. Entry i's key
+// is data[offs[2i], offs[2i+1]) and its value data[offs[2i+1], offs[2i+2]).
+class IterBatch {
+  constructor(data, offs, count) {
+    this.data = data;
+    this.ab = data.buffer;
+    this.base = data.byteOffset;
+    this.offs = offs;
+    this.count = count;
+  }
+
+  // Part [a, b) of data as a new Buffer (sharing the batch's memory).
+  view(a, b) {
+    return bufferView(this.ab, this.base + a, b - a);
+  }
 }
 
-const cursorKey = () => copyOut(OUT_U64[0], rd(1));
-const cursorValue = () => copyOut(OUT_U64[2], rd(3));
-
-// The current entry as [key, value]. When the cursor's copy of the value
-// directly follows the key (checked on the addresses, not assumed), both are
-// copied with one native call into one Buffer and split.
-function cursorEntry() {
-  const kl = rd(1);
-  const vl = rd(3);
-  const end = OUT_U32[0] + kl;
-  if (OUT_U32[4] === end % TWO32 && OUT_U32[5] === OUT_U32[1] + Math.floor(end / TWO32)) {
-    const both = copyOut(OUT_U64[0], kl + vl);
-    return [both.subarray(0, kl), both.subarray(kl)];
+// Advances `it` by up to ITER_BATCH entries; returns an IterBatch, or null at
+// the end.
+function fetchBatch(it, operation) {
+  let buf = iterBuf;
+  let st = C.dm_iter_next_many(it, buf, buf.length, iterLensBuf, ITER_BATCH, S0, S1);
+  while (st === DM_BUFFER_TOO_SMALL) {
+    // Not even the next entry fits (rd(1) bytes); the cursor did not move.
+    const need = rd(1);
+    if (need <= ITER_BUF_KEEP) buf = iterBuf = ensure(iterBuf, need);
+    else buf = Buffer.allocUnsafeSlow(need);
+    st = C.dm_iter_next_many(it, buf, buf.length, iterLensBuf, ITER_BATCH, S0, S1);
   }
-  return [cursorKey(), cursorValue()];
+  if (st === DM_NOT_FOUND) return null;
+  if (st !== DM_OK) fail(st, operation);
+  const count = rd(0);
+  const used = rd(1);
+  const offs = new Array(2 * count + 1);
+  let off = 0;
+  for (let j = 0; j < 2 * count; j++) {
+    offs[j] = off;
+    off += ITER_LENS[2 * j] + ITER_LENS[2 * j + 1] * TWO32;
+  }
+  offs[2 * count] = off;
+  let data;
+  if (buf !== iterBuf) {
+    data = buf.subarray(0, used); // a one-off buffer: already the batch's own
+  } else {
+    data = Buffer.allocUnsafe(used);
+    buf.copy(data, 0, 0, used);
+  }
+  return new IterBatch(data, offs, count);
 }
 
 const KIND_KEYS = 0;
@@ -505,6 +562,10 @@ class DashMapIterator {
   #it = null;
   #done = false;
   #exitRef = null;
+  // The current batch (see fetchBatch), its size and the next entry in it.
+  #batch = null;
+  #count = 0;
+  #pos = 0;
 
   constructor(map, kind, encoding) {
     this.#map = map;
@@ -515,48 +576,61 @@ class DashMapIterator {
   next() {
     if (this.#done) return { value: undefined, done: true };
     const op = KIND_NAMES[this.#kind];
-    let ptr;
     try {
-      ptr = this.#map._ptr(op);
+      this.#map._ptr(op);
     } catch (e) {
       this.#finish();
       throw e;
     }
+    if (this.#pos === this.#count) this.#refill(op);
+    if (this.#done) return { value: undefined, done: true };
+    const i = this.#pos++;
+    const batch = this.#batch;
+    const offs = batch.offs;
+    const enc = this.#encoding;
+    switch (this.#kind) {
+      case KIND_KEYS: {
+        const a = offs[2 * i];
+        const b = offs[2 * i + 1];
+        return { value: enc ? batch.data.toString(enc, a, b) : batch.view(a, b), done: false };
+      }
+      case KIND_VALUES: {
+        const a = offs[2 * i + 1];
+        const b = offs[2 * i + 2];
+        return { value: enc ? batch.data.toString(enc, a, b) : batch.view(a, b), done: false };
+      }
+      default: {
+        const a = offs[2 * i];
+        const b = offs[2 * i + 1];
+        const c = offs[2 * i + 2];
+        const e = enc ? [batch.data.toString(enc, a, b), batch.data.toString(enc, b, c)] : [batch.view(a, b), batch.view(b, c)];
+        return { value: e, done: false };
+      }
+    }
+  }
+
+  // Fetches the next batch (opening the cursor on the first call); finishes
+  // the iteration at the end.
+  #refill(op) {
     if (this.#it === null) {
-      this.#it = openCursor(ptr, `DashMap.${op}`);
+      this.#it = openCursor(this.#map._ptr(op), `DashMap.${op}`);
       this.#exitRef = trackAtExit(this);
       iterRegistry.register(this, { ptr: this.#it, ref: this.#exitRef }, this);
     }
-    let more;
+    let batch;
     try {
-      more = cursorNext(this.#it, `DashMap.${op}`);
+      batch = fetchBatch(this.#it, `DashMap.${op}`);
     } catch (e) {
       if (e.code !== 'DM_ERR_NO_MEMORY') this.#finish();
       throw e;
     }
-    if (!more) {
+    if (batch === null) {
       this.#finish();
-      return { value: undefined, done: true };
+      return;
     }
-    const enc = this.#encoding;
-    switch (this.#kind) {
-      case KIND_KEYS: {
-        const k = cursorKey();
-        return { value: enc ? k.toString(enc) : k, done: false };
-      }
-      case KIND_VALUES: {
-        const v = cursorValue();
-        return { value: enc ? v.toString(enc) : v, done: false };
-      }
-      default: {
-        const e = cursorEntry();
-        if (enc) {
-          e[0] = e[0].toString(enc);
-          e[1] = e[1].toString(enc);
-        }
-        return { value: e, done: false };
-      }
-    }
+    this.#batch = batch;
+    this.#count = batch.count;
+    this.#pos = 0;
   }
 
   return(value) {
@@ -566,6 +640,8 @@ class DashMapIterator {
 
   #finish() {
     this.#done = true;
+    this.#batch = null;
+    this.#count = this.#pos = 0;
     if (this.#it !== null) {
       iterRegistry.unregister(this);
       if (this.#exitRef !== null) atExit.delete(this.#exitRef);
@@ -709,10 +785,14 @@ class DashMap {
     checkFunction(callback, 'callback');
     const it = openCursor(p, 'DashMap.forEach');
     try {
-      while (cursorNext(it, 'DashMap.forEach')) {
-        const [k, v] = cursorEntry();
-        callback.call(thisArg, v, k, this);
-        if (this.#ptr === null) throw closedError('forEach');
+      for (let batch = fetchBatch(it, 'DashMap.forEach'); batch !== null; batch = fetchBatch(it, 'DashMap.forEach')) {
+        const { offs, count } = batch;
+        for (let i = 0; i < count; i++) {
+          const k = batch.view(offs[2 * i], offs[2 * i + 1]);
+          const v = batch.view(offs[2 * i + 1], offs[2 * i + 2]);
+          callback.call(thisArg, v, k, this);
+          if (this.#ptr === null) throw closedError('forEach');
+        }
       }
     } finally {
       C.dm_iter_free(it);

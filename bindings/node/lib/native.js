@@ -118,7 +118,7 @@ const C = {
   dm_retain_cb: f('int32_t dm_retain_cb(dm_map *map, dm_visit_fn *keep, void *ctx)'),
 
   dm_iter_new: f('dm_iter *dm_iter_new(dm_map *map)'),
-  dm_iter_next: f('int32_t dm_iter_next(dm_iter *it, void *key, void *key_len, void *val, void *val_len)'),
+  dm_iter_next_many: f('int32_t dm_iter_next_many(dm_iter *it, void *buf, size_t buf_cap, void *lens, size_t max, void *count, void *used)'),
   dm_iter_free: f('void dm_iter_free(dm_iter *it)'),
 
   dm_extend: f('int32_t dm_extend(dm_map *map, const void *keys, const void *vals, size_t n)'),
@@ -129,8 +129,8 @@ const C = {
   dm_stats_get: f('int32_t dm_stats_get(dm_map *map, _Out_ dm_stats *out)'),
 };
 
-// memcpy from C memory (a BigInt address handed to a callback or by
-// dm_iter_next) into a Buffer. One FFI call is several times cheaper than
+// memcpy from C memory (a BigInt address handed to a callback) into a
+// Buffer. One FFI call is several times cheaper than
 // koffi.view()/koffi.decode() for short byte strings.
 function loadMemcpy() {
   for (const spec of [null, 'libc.so.6', 'libc.dylib']) {

@@ -270,6 +270,94 @@ test('the cursor is lock-free: the map may be modified while iterating', () => {
   m.close();
 });
 
+// The value stored under key i by the batch test: mostly small values of
+// varied sizes, some empty, two larger than the 32 KiB iteration buffer and
+// one larger than the buffer the binding keeps (1 MiB).
+function batchValue(i) {
+  let size = i % 97;
+  if (i === 17) size = 100 << 10;
+  else if (i === 4242) size = 40 << 10;
+  else if (i === 9999) size = 2 << 20;
+  else if (i % 500 === 3) size = 0;
+  const v = Buffer.allocUnsafe(size);
+  for (let j = 0; j < size; j++) v[j] = (i + j) & 0xff;
+  return v;
+}
+
+test('iteration over many batches: every entry once, right value, never overwritten', () => {
+  const N = 10000;
+  const m = new DashMap();
+  const other = new DashMap();
+  for (let i = 0; i < N; i++) {
+    m.set(`key-${String(i).padStart(5, '0')}`, batchValue(i));
+    other.set(`other-${i}`, 'x'.repeat(i % 50));
+  }
+  const index = (k) => {
+    const match = /^key-(\d{5})$/.exec(k);
+    assert.ok(match, `unexpected key ${k}`);
+    return Number(match[1]);
+  };
+  const check = (label, pairs) => {
+    assert.equal(pairs.length, N, `${label}: ${pairs.length} entries`);
+    const seen = new Uint8Array(N);
+    for (const [k, v] of pairs) {
+      const i = index(k.toString('latin1'));
+      seen[i]++;
+      assert.ok(v.equals(batchValue(i)), `${label}: value of ${k} (length ${v.length})`);
+    }
+    assert.ok(seen.every((c) => c === 1), `${label}: an entry seen ${seen.find((c) => c !== 1)} times`);
+  };
+  for (let round = 0; round < 2; round++) {
+    // Two iterators interleaved, plus a walk over another map in between:
+    // kept Buffers must belong to their batch, not to a reusable buffer.
+    const a = m.entries();
+    const b = m[Symbol.iterator]();
+    const fromA = [];
+    const fromB = [];
+    for (let ra = a.next(), rb = b.next(); !ra.done || !rb.done; ra = a.next(), rb = b.next()) {
+      if (!ra.done) fromA.push(ra.value);
+      if (!rb.done) fromB.push(rb.value);
+      if (fromA.length % 1000 === 0) for (const e of other) assert.ok(e[1].length < 50);
+    }
+    const viaForEach = [];
+    m.forEach((v, k) => {
+      viaForEach.push([k, v]);
+    });
+    for (const e of other.entries()) assert.ok(e[1].length < 50);
+    check('entries()', fromA);
+    check('[Symbol.iterator]', fromB);
+    check('forEach', viaForEach);
+  }
+  // Yielded Buffers are copies: writing to one changes neither the map nor
+  // the other Buffers.
+  const [k0, v0] = m.entries().next().value;
+  const i0 = index(k0.toString());
+  k0.fill(0x21);
+  const again = new Map([...m.entries('latin1')]);
+  assert.ok(again.has(`key-${String(i0).padStart(5, '0')}`));
+  if (v0.length > 0) assert.ok(v0.equals(batchValue(i0)), 'writing to a key changed its value');
+  const keys = [...m.keys()];
+  const keyStrings = [...m.keys('latin1')];
+  const values = [...m.values()];
+  const sizes = new Map();
+  for (let i = 0; i < N; i++) sizes.set(batchValue(i).length, (sizes.get(batchValue(i).length) || 0) + 1);
+  for (const v of values) {
+    assert.ok(Buffer.isBuffer(v));
+    sizes.set(v.length, sizes.get(v.length) - 1);
+  }
+  assert.ok([...sizes.values()].every((c) => c === 0), 'values(): sizes differ');
+  assert.equal(values.length, N);
+  assert.deepEqual(keys.map((k) => k.toString('latin1')).sort(), keyStrings.sort());
+  assert.equal(new Set(keyStrings).size, N);
+  for (const k of keyStrings) index(k);
+  // Breaking out mid-batch frees the cursor; the next walk starts afresh.
+  let n = 0;
+  for (const _ of m.keys()) if (++n === 300) break;
+  assert.equal([...m.values()].length, N);
+  m.close();
+  other.close();
+});
+
 test('use after close throws a clear Error; close() is idempotent', () => {
   const m = new DashMap();
   m.set('a', 'b');
