@@ -50,9 +50,11 @@ unsafe fn borrow_slices<'a>(slices: *const dm_slice, n: usize) -> Result<Vec<&'a
 ///
 /// Returns `DM_OK`; `DM_ERR_NULL` (`map`, `keys`/`vals` with n > 0, or any
 /// slice with a NULL pointer and non-zero length; checked before anything
-/// is inserted), `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY` or `DM_ERR_FULL` (if
-/// table growth fails or the bound is reached midway, the pairs handled
-/// before stay inserted), `DM_ERR_REENTRANT`, `DM_ERR_PANIC`. Thread-safe.
+/// is inserted), `DM_ERR_INVALID`, `DM_ERR_NO_MEMORY` (copying the pairs
+/// failed: nothing changed; or, rarely, growing a shard's table failed
+/// midway), `DM_ERR_FULL` (the bound was reached midway), `DM_ERR_REENTRANT`,
+/// `DM_ERR_PANIC`. After a midway failure the pairs handled before it stay
+/// inserted. Thread-safe.
 /// Entries are stored whole: an existing entry's TTL is dropped.
 #[no_mangle]
 pub unsafe extern "C" fn dm_extend(map: *mut dm_map, keys: *const dm_slice, vals: *const dm_slice, n: usize) -> dm_status {

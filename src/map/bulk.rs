@@ -54,22 +54,30 @@ impl Map {
     }
 
     /// Inserts or replaces every pair (as whole entries, without deadlines),
-    /// one write lock per shard touched. Returns how many keys were new. On
-    /// `Err` (no memory, or the bound reached), the pairs handled before the
-    /// failure stay written.
+    /// one write lock per shard touched. Returns how many keys were new.
+    /// Every record is built before any lock is taken, so running out of
+    /// memory for a key or value changes nothing; if table growth fails or
+    /// the bound is reached midway, the pairs handled before stay written.
     pub fn extend(&self, keys: &[&[u8]], vals: &[&[u8]]) -> Result<usize> {
         let batch = self.plan_batch(keys)?;
+        let mut records: Vec<Option<Record>> = Vec::new();
+        records.try_reserve_exact(keys.len()).map_err(|_| Error::NoMemory)?;
+        for (k, v) in keys.iter().zip(vals) {
+            records.push(Some(Record::new(k, v)?));
+        }
         let mut inserted = 0;
         self.for_each_run(&batch, |shard, run| {
             let mut table = self.inner.shards()[shard].write();
             table.try_reserve(run.len(), self.rehasher()).map_err(|_| Error::NoMemory)?;
             for &(_, hash, i) in run {
-                if let Some(record) = self.live_mut(&mut table, hash, keys[i]) {
-                    drop(record.reset(vals[i], None)?); // in place when the length is unchanged
+                let Some(record) = records[i].take() else { continue };
+                if let Some(slot) = self.live_mut(&mut table, hash, keys[i]) {
+                    // The replaced record takes the new one's place in `records`
+                    // and is freed after the locks are released.
+                    records[i] = Some(std::mem::replace(slot, record));
                     continue;
                 }
                 self.admit(&mut table)?;
-                let record = Record::new(keys[i], vals[i]).inspect_err(|_| self.release(1))?;
                 // Room for the whole run was reserved above.
                 let _ = table.try_insert_no_grow(hash, (record, SharedValue::new(())));
                 inserted += 1;
