@@ -1,9 +1,12 @@
 # libdashmap: build, test, install.
 #
 #   make demo      build the library and run the main demo
-#   make test      every test: Rust, header sync, C (+ASan/UBSan), install,
-#                  C++, Go, Node, Zig
+#   make test      every test: Rust, header sync, C (+ASan/UBSan, valgrind),
+#                  examples, install + C++, Go, Node, Zig, reliability
 #   make install   PREFIX=/usr/local DESTDIR=   (see README "Install")
+#   make bench     benchmarks -> BENCHMARKS.md (not part of `make test`)
+#   make fuzz      long fuzzing run (FUZZ_SECONDS=600)
+#   make stress    long stress run (DURATION=300)
 #
 # Every target works on a fresh machine: the scripts in scripts/ install
 # what they need (npm packages, ziglang from PyPI, Debian packages).
@@ -16,7 +19,8 @@ export DM_LIB_DIR := $(CURDIR)/$(RELEASE)
 export DM_INCLUDE_DIR := $(CURDIR)/include
 
 .PHONY: all lib demo test test-rust test-header test-c test-examples test-install \
-        test-go test-node test-zig install uninstall clean
+        test-go test-node test-zig test-reliability install uninstall clean \
+        bench bench-rust fuzz stress
 
 all: lib
 
@@ -33,7 +37,7 @@ lib:
 demo: lib
 	scripts/demo.sh
 
-test: test-rust test-header test-c test-examples test-install test-go test-node test-zig
+test: test-rust test-header test-c test-examples test-install test-go test-node test-zig test-reliability
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -62,6 +66,23 @@ test-node: lib
 
 test-zig: lib
 	scripts/test-zig.sh
+
+# Bad-input matrix, lost updates, short stress, death tests, allocation
+# failure, TSan stress, a 60 s fuzz run.
+test-reliability: lib
+	scripts/test-reliability.sh
+
+bench: lib
+	scripts/bench.sh
+
+bench-rust:
+	scripts/bench.sh rust
+
+fuzz: lib
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} scripts/fuzz.sh
+
+stress: lib
+	DURATION=$${DURATION:-300} scripts/stress.sh
 
 install: lib
 	scripts/install.sh install "$(PREFIX)" "$(DESTDIR)"
