@@ -14,6 +14,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Runs a build step quietly; prints its output if it fails.
+quiet() {
+    local out
+    if ! out=$("$@" 2>&1); then
+        echo "$out" | tail -60
+        echo "$(basename "$0"): failed: $*" >&2
+        return 1
+    fi
+}
+
 STRESS_SECONDS=${STRESS_SECONDS:-15}
 TSAN_STRESS_SECONDS=${TSAN_STRESS_SECONDS:-10}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
@@ -37,8 +47,8 @@ if [ ! -e /usr/include/gtest/gtest.h ]; then
 fi
 
 echo "== reliability: build"
-cmake -S reliability -B "$BUILD/reliability" -DDM_STRESS_SECONDS="$STRESS_SECONDS" >/dev/null
-cmake --build "$BUILD/reliability" -j 2 >/dev/null
+quiet cmake -S reliability -B "$BUILD/reliability" -DDM_STRESS_SECONDS="$STRESS_SECONDS"
+quiet cmake --build "$BUILD/reliability" -j 2
 
 echo "== reliability: matrix, lost updates, stress (${STRESS_SECONDS}s), death tests, allocation failure"
 # ctest enforces each test's TIMEOUT; `timeout` guards ctest itself.
@@ -60,9 +70,9 @@ fi
 if [ -z "$tsan_skip" ]; then
     reliability/build-tsan.sh
     tsan_lib="$PWD/target/tsan/x86_64-unknown-linux-gnu/release/libdashmap.a"
-    cmake -S reliability -B "$BUILD/reliability-tsan" -DDM_TSAN=ON -DDM_TSAN_RUNTIME="$(reliability/build-tsan.sh --runtime)" -DDM_TSAN_LIB="$tsan_lib" \
-        -DDM_STRESS_SECONDS="$TSAN_STRESS_SECONDS" >/dev/null
-    cmake --build "$BUILD/reliability-tsan" --target stress_tsan -j 2 >/dev/null
+    quiet cmake -S reliability -B "$BUILD/reliability-tsan" -DDM_TSAN=ON -DDM_TSAN_RUNTIME="$(reliability/build-tsan.sh --runtime)" -DDM_TSAN_LIB="$tsan_lib" \
+        -DDM_STRESS_SECONDS="$TSAN_STRESS_SECONDS"
+    quiet cmake --build "$BUILD/reliability-tsan" --target stress_tsan -j 2
     # TSan maps its shadow at fixed addresses; kernels with high mmap
     # randomisation make older runtimes fail at start: run without ASLR then.
     run_tsan() { timeout --kill-after=30 $((TSAN_STRESS_SECONDS * 3 + 240)) "$@" "$BUILD/reliability-tsan/stress_tsan" "$TSAN_STRESS_SECONDS"; }
