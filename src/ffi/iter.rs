@@ -143,17 +143,17 @@ pub unsafe extern "C" fn dm_iter_next_many(
     used: *mut usize,
 ) -> dm_status {
     ffi_boundary!({
-        let lens_ok = match max.checked_mul(2) {
-            Some(n) if n <= isize::MAX as usize / std::mem::size_of::<usize>() => check_ptr(lens),
+        let max_ok = match max.checked_mul(2) {
+            Some(n) if max > 0 && n <= isize::MAX as usize / std::mem::size_of::<usize>() => DM_OK,
             _ => DM_ERR_INVALID,
         };
         check_args!(
             check_ptr(it),
             check_bytes(buf, buf_cap),
-            lens_ok,
+            if max > 0 { check_ptr(lens) } else { DM_OK },
             check_ptr(count),
             check_ptr(used),
-            if max == 0 { DM_ERR_INVALID } else { DM_OK }
+            max_ok
         );
         // SAFETY: checked above; sizes are the caller's contract.
         let (it, buf, lens) = unsafe { (&mut *it, bytes_mut(buf, buf_cap), std::slice::from_raw_parts_mut(lens, 2 * max)) };
