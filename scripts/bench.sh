@@ -14,6 +14,9 @@
 #   BENCH_HUGE=1     also 2^24 entries (with BENCH_FULL; needs ~10+ GiB)
 #   BENCH_MS=300     length of one run in ms      BENCH_RUNS=3  runs per config
 #   BENCH_MAPS=a,b   maps to compare (default: all nine)
+#   BENCH_PARTS="goals matrix memory batch profile"   which parts of the C/C++
+#                    run to (re)do; the others keep their CSVs (default: all;
+#                    profile = callgrind instructions/op, when valgrind exists)
 #   DM_LIB_DIR / DM_INCLUDE_DIR   the library to measure (default: target/release, include)
 #   BENCH_SNAPSHOT=1 measure the last commit: build the library (and run
 #                    criterion) from `git archive HEAD` in build/bench/snap, so
@@ -31,6 +34,7 @@ MS=${BENCH_MS:-300}
 RUNS=${BENCH_RUNS:-3}
 FULL=${BENCH_FULL:-0}
 HUGE=${BENCH_HUGE:-0}
+PARTS=" ${BENCH_PARTS:-goals matrix memory batch profile} "
 MAPS=${BENCH_MAPS:-dm_sip,dm_fast,native_sip,native_fast,std_shared_mutex,tbb,libcuckoo,urcu_lfht,glib}
 DM_LIB_DIR=${DM_LIB_DIR:-$ROOT/target/release}
 DM_INCLUDE_DIR=${DM_INCLUDE_DIR:-$ROOT/include}
@@ -71,6 +75,10 @@ build_c() {
         log "building libdashmap (cargo build --release)"
         cargo build --release --locked
     fi
+    # The library's SONAME (libdashmap.so.0.Y) must resolve, as `make lib` arranges.
+    local soname
+    soname=$(readelf -d "$DM_LIB_DIR/libdashmap.so" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+    if [ -n "$soname" ] && [ ! -e "$DM_LIB_DIR/$soname" ]; then ln -sf libdashmap.so "$DM_LIB_DIR/$soname"; fi
     log "building bench/ (CMake, Release, -O2) against $DM_LIB_DIR"
     cmake -S bench -B "$BUILD/cmake" -DCMAKE_BUILD_TYPE=Release \
         -DDM_LIB_DIR="$DM_LIB_DIR" -DDM_INCLUDE_DIR="$DM_INCLUDE_DIR" >/dev/null
@@ -81,15 +89,19 @@ build_c() {
 run_c() {
     local B=$BUILD/cmake/dmbench
     local W=$RESULTS/workload.csv G=$RESULTS/goals.csv
-    rm -f "$W" "$G" "$RESULTS/memory.csv" "$RESULTS/batch.csv"
     local t0=$SECONDS
     local workloads="ReadOnly ReadHeavy Exchange RapidGrow UpdateHeavy"
 
+    if [[ $PARTS == *" goals "* ]]; then
+    rm -f "$G"
     log "goals: 2 threads, 16 B keys, 64 B values, 2^14 entries, 5 runs x 500 ms, side by side"
     for w in ReadHeavy Exchange RapidGrow; do
         $B workload --workload $w --threads 2 --key 16 --value 64 --log2 14 --maps "$MAPS" --runs 5 --ms 500 --csv "$G"
     done
+    fi
 
+    if [[ $PARTS == *" matrix "* ]]; then
+    rm -f "$W"
     if [ "$FULL" = 1 ]; then
         local sizes="14 20"
         [ "$HUGE" = 1 ] && sizes="14 20 24"
@@ -98,10 +110,13 @@ run_c() {
             $B workload --workload $w --threads $t --key $k --value $v --log2 $s --maps "$MAPS" --runs "$RUNS" --ms "$MS" --csv "$W"
         done; done; done; done; done
     else
-        log "default matrix: workloads x threads 1,2,4 x 2^14, 2^20 (16 B keys, 64 B values)"
-        for s in 14 20; do for t in 1 2 4; do for w in $workloads; do
-            $B workload --workload $w --threads $t --key 16 --value 64 --log2 $s --maps "$MAPS" --runs "$RUNS" --ms "$MS" --csv "$W"
-        done; done; done
+        log "default matrix: workloads x threads 1,2,4 at 2^14; workloads x 2 threads at 2^20 (16 B keys, 64 B values)"
+        for t in 1 2 4; do for w in $workloads; do
+            $B workload --workload $w --threads $t --key 16 --value 64 --log2 14 --maps "$MAPS" --runs "$RUNS" --ms "$MS" --csv "$W"
+        done; done
+        for w in $workloads; do
+            $B workload --workload $w --threads 2 --key 16 --value 64 --log2 20 --maps "$MAPS" --runs "$RUNS" --ms "$MS" --csv "$W"
+        done
         log "key and value sizes: ReadHeavy, Exchange; 2 threads; 2^14"
         for kv in "8 64" "64 64" "16 8" "16 256" "16 1024"; do
             set -- $kv
@@ -110,16 +125,43 @@ run_c() {
             done
         done
     fi
+    fi
 
+    if [[ $PARTS == *" memory "* ]]; then
+    rm -f "$RESULTS/memory.csv"
     log "memory per entry: pre-sized map, 16 B keys, 64 B values (one process per map)"
     for m in ${MAPS//,/ }; do
         for n in 1048576 917504; do
             $B memory --map "$m" --count $n --key 16 --value 64 --csv "$RESULTS/memory.csv"
         done
     done
+    fi
 
+    if [[ $PARTS == *" batch "* ]]; then
+    rm -f "$RESULTS/batch.csv"
     log "batches: dm_extend / dm_get_many / dm_remove_many vs one call per key"
     $B batch --count 65536 --key 16 --value 64 --runs 5 --csv "$RESULTS/batch.csv"
+    fi
+
+    if [[ $PARTS == *" profile "* ]] && command -v valgrind >/dev/null; then
+    log "instructions per operation (callgrind, single thread, 20000 ops, only inside the named function)"
+    local P=$RESULTS/profile.csv cg=$BUILD/callgrind
+    mkdir -p "$cg"
+    echo "map,op,function,ir_per_op" >"$P"
+    local spec map op fn n=20000 ir
+    for spec in "dm_sip get dm_get_copy" "native_sip get nd_get_copy" "dm_fast get dm_get_copy" "native_fast get nd_get_copy" \
+        "dm_sip insert dm_insert" "native_sip insert nd_insert" "dm_fast insert dm_insert" "native_fast insert nd_insert" \
+        "dm_sip remove dm_remove" "native_sip remove nd_remove" "dm_fast remove dm_remove" "native_fast remove nd_remove" \
+        "dm_sip update dm_entry_update" "native_sip update nd_update" "dm_fast update dm_entry_update" "native_fast update nd_update" \
+        "dm_sip extend dm_extend" "dm_sip get_many dm_get_many"; do
+        set -- $spec
+        map=$1 op=$2 fn=$3
+        valgrind --tool=callgrind --callgrind-out-file="$cg/$map.$op.out" --collect-atstart=no --toggle-collect="$fn" \
+            "$B" profile --map "$map" --op "$op" --count $n --batch 256 >/dev/null 2>"$cg/$map.$op.log" || continue
+        ir=$(sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$cg/$map.$op.out" | head -1)
+        echo "$map,$op,$fn,$((ir / n))" | tee -a "$P"
+    done
+    fi
     echo "c matrix: $((SECONDS - t0)) s"
 }
 
@@ -150,6 +192,13 @@ python_for_plots() {
     fi
 }
 
+# A run that redoes the goals starts a new meta.json; a partial one adds to it.
+fresh_meta() {
+    if [[ $PARTS == *" goals "* ]] || [ ! -f "$RESULTS/meta.json" ]; then
+        echo "{\"loadavg_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\", \"started\": \"$started\"}" >"$RESULTS/meta.json"
+    fi
+}
+
 write_meta() {
     local cmd=$1 started=$2
     python3 - "$RESULTS/meta.json" "$cmd" "$started" "$MS" "$RUNS" "$FULL" "$DM_LIB_DIR" "$SNAPSHOT" <<'EOF'
@@ -162,7 +211,8 @@ def sh(c):
     except Exception:
         return ""
 meta.update({
-    "command": cmd, "started": started, "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    "command": meta.get("command") if "goals" not in os.environ.get("BENCH_PARTS", "goals") else cmd,
+    "started": meta.get("started", started), "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     "run_ms": int(ms), "runs": int(runs), "full": full == "1", "lib_dir": libdir,
     "git": sh("git rev-parse --short HEAD"), "snapshot": snap == "1",
     "git_dirty_src": snap != "1" and bool(sh("git status --porcelain -- src")),
@@ -181,7 +231,7 @@ case "$WHAT" in
     all)
         install_peers
         build_c
-        echo "{\"loadavg_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >"$RESULTS/meta.json"
+        fresh_meta
         run_c
         run_rust 1
         write_meta "$cmd" "$started"
@@ -189,7 +239,7 @@ case "$WHAT" in
     c)
         install_peers
         build_c
-        echo "{\"loadavg_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >"$RESULTS/meta.json"
+        fresh_meta
         run_c
         write_meta "$cmd" "$started"
         ;;

@@ -182,7 +182,7 @@ void worker(M &m, const Keys &keys, const Mix &mix, ThreadState &st, size_t vsiz
             }
         }
         ops += 256;
-        if (max_ops ? ops >= max_ops : stop.load(std::memory_order_relaxed)) break;
+        if ((max_ops && ops >= max_ops) || stop.load(std::memory_order_relaxed)) break;
     }
     st.end = now_s();
     st.seed = rng.next();
@@ -192,7 +192,7 @@ void worker(M &m, const Keys &keys, const Mix &mix, ThreadState &st, size_t vsiz
 }
 
 struct RunResult {
-    uint64_t ops = 0, errors = 0;
+    uint64_t ops = 0, errors = 0, capped = 0;
     double seconds = 0;
     size_t final_len = 0;
 };
@@ -212,6 +212,7 @@ struct RunnerT : Runner {
     size_t vsize;
     std::unique_ptr<M> map;
     std::vector<ThreadState> st;
+    double secs_hint = 0.5;
 
     RunnerT(const Keys &k, Mix m, int t, size_t v, uint64_t seed) : keys(k), mix(m), threads(t), vsize(v), st(t) {
         for (int i = 0; i < t; i++) {
@@ -237,7 +238,7 @@ struct RunnerT : Runner {
 
     // Runs all threads once: until `secs` passed (max_ops 0) or max_ops each.
     RunResult round(double secs, uint64_t max_ops) {
-        std::atomic<int> ready{0};
+        std::atomic<int> ready{0}, done{0};
         std::atomic<bool> go{false}, stop{false};
         std::vector<std::thread> ts;
         std::vector<uint64_t> ops0, err0;
@@ -246,16 +247,29 @@ struct RunnerT : Runner {
             err0.push_back(s.errors);
         }
         for (int i = 0; i < threads; i++)
-            ts.emplace_back([&, i] { worker(*map, keys, mix, st[i], vsize, ready, go, stop, max_ops); });
+            ts.emplace_back([&, i] {
+                worker(*map, keys, mix, st[i], vsize, ready, go, stop, max_ops);
+                done.fetch_add(1);
+            });
         while (ready.load() < threads) std::this_thread::yield();
         double t0 = now_s();
         go.store(true, std::memory_order_release);
+        bool capped = false;
         if (!max_ops) {
             std::this_thread::sleep_for(std::chrono::duration<double>(secs));
+            stop.store(true);
+        } else {
+            // A round that has not finished after max(2 s, 4 x --ms) is cut
+            // short (and flagged) so one pathological map cannot stall the run.
+            double deadline = t0 + std::max(2.0, 4 * secs_hint);
+            while (done.load() < threads && now_s() < deadline)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            capped = done.load() < threads;
             stop.store(true);
         }
         for (auto &t : ts) t.join();
         RunResult r;
+        r.capped = capped;
         double end = t0;
         for (int i = 0; i < threads; i++) {
             r.ops += st[i].ops - ops0[i];
@@ -267,6 +281,7 @@ struct RunnerT : Runner {
     }
 
     RunResult run_once(double secs) override {
+        secs_hint = secs;
         if (!mix.grow) {
             RunResult r = round(secs, 0);
             r.final_len = map->size();
@@ -283,6 +298,7 @@ struct RunnerT : Runner {
             total.ops += r.ops;
             total.errors += r.errors;
             total.seconds += r.seconds;
+            total.capped += r.capped;
             total.final_len = map->size();
             map.reset();
             after();
@@ -397,15 +413,18 @@ int cmd_workload(const Args &a) {
     double est = double(keys.n) * (ks + vs + 64) * names.size();
     bool interleave = est < 3.0 * (1ull << 30);
     FILE *out = open_csv(a.get("csv", "workload.csv"),
-                         "workload,threads,key_size,value_size,size_log2,map,run,ops,seconds,mops,errors,final_len,load1");
+                         "workload,threads,key_size,value_size,size_log2,map,run,ops,seconds,mops,errors,final_len,load1,capped");
     std::vector<std::vector<double>> mops(names.size());
     auto one = [&](size_t i, int run) {
         RunResult r = runners[i]->run_once(secs);
         double m = r.ops / r.seconds / 1e6;
         mops[i].push_back(m);
-        std::fprintf(out, "%s,%d,%zu,%zu,%d,%s,%d,%" PRIu64 ",%.6f,%.4f,%" PRIu64 ",%zu,%.2f\n", wname.c_str(), threads,
-                     ks, vs, log2, names[i].c_str(), run, r.ops, r.seconds, m, r.errors, r.final_len, load);
+        std::fprintf(out, "%s,%d,%zu,%zu,%d,%s,%d,%" PRIu64 ",%.6f,%.4f,%" PRIu64 ",%zu,%.2f,%" PRIu64 "\n", wname.c_str(),
+                     threads, ks, vs, log2, names[i].c_str(), run, r.ops, r.seconds, m, r.errors, r.final_len, load, r.capped);
         std::fflush(out);
+        if (r.capped)
+            std::fprintf(stderr, "NOTE: %s %s: %" PRIu64 " round(s) cut short at the time cap\n", names[i].c_str(),
+                         wname.c_str(), r.capped);
         if (r.errors)
             std::fprintf(stderr, "WARNING: %s %s: %" PRIu64 " operations returned an unexpected result\n",
                          names[i].c_str(), wname.c_str(), r.errors);
@@ -449,7 +468,7 @@ int cmd_memory(const Args &a) {
                          "stats_len,stats_capacity,stats_key_bytes,stats_value_bytes");
     with_map(name, [&](auto tag) {
         using M = typename decltype(tag)::type;
-        M::thread_enter();
+        // main() registered this thread with liburcu already.
         size_t before = rss_bytes();
         {
             M m(n);  // pre-sized for exactly n entries
@@ -467,7 +486,6 @@ int cmd_memory(const Args &a) {
             std::printf("memory %-16s n=%zu k=%zu v=%zu: %.1f B/entry (raw %.0f, %.2fx)\n", name.c_str(), n, ks, vs, per,
                         raw, per / raw);
         }
-        M::thread_exit();
     });
     std::fclose(out);
     return 0;
@@ -565,7 +583,6 @@ int cmd_profile(const Args &a) {
     std::vector<uint8_t> val(vs, 0x5a), buf(vs);
     with_map(name, [&](auto tag) {
         using M = typename decltype(tag)::type;
-        M::thread_enter();
         {
             M m(n);
             if (op != "insert" && op != "extend")
@@ -597,7 +614,6 @@ int cmd_profile(const Args &a) {
             }
             std::printf("profile %s %s n=%zu bad=%zu\n", name.c_str(), op.c_str(), n, bad);
         }
-        M::thread_exit();
     });
     return 0;
 }

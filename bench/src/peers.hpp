@@ -239,6 +239,13 @@ struct Cuckoo {
 // freed with call_rcu after removal or replacement. An in-place update is not
 // safe under RCU, so update copies the node and cds_lfht_replace()s it.
 
+#ifndef URCU_FLAGS
+// The flags liburcu documents for a general-purpose table. (Without
+// CDS_LFHT_ACCOUNTING, growth is triggered by any chain of 3 seen on insert,
+// and a pre-sized 2^20 table grew to gigabytes of buckets here.)
+#define URCU_FLAGS (CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING)
+#endif
+
 struct Urcu {
     struct Node {
         cds_lfht_node lfht;
@@ -253,7 +260,7 @@ struct Urcu {
     explicit Urcu(size_t cap) {
         unsigned long init = 1;
         while (init < cap) init <<= 1;
-        ht = cds_lfht_new(init, 1, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, nullptr);
+        ht = cds_lfht_new(init, 1, 0, URCU_FLAGS, nullptr);
         if (!ht) std::abort();
     }
     ~Urcu() {
