@@ -74,6 +74,7 @@ class Plotter:
             import matplotlib
 
             matplotlib.use("Agg")
+            matplotlib.rcParams["svg.hashsalt"] = "dmbench"  # stable ids: re-running gives the same file
             import matplotlib.pyplot as plt
 
             self.plt = plt
@@ -106,7 +107,7 @@ class Plotter:
         ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
         ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
-        fig.savefig(path)
+        fig.savefig(path, metadata={"Date": None})
         plt.close(fig)
 
     def _svg(self, path, title, ylabel, categories, series, hline):
