@@ -413,6 +413,26 @@ fn freeing_the_last_reference_inside_a_callback_is_safe() {
     std::mem::forget(m); // already freed
 }
 
+#[test]
+fn releases_inside_nested_callbacks_wait_for_the_outermost_call() {
+    let a = dm_new();
+    let extra = unsafe { dm_ref(a) }; // two references to `a`
+    let b = Handle::new();
+    b.insert(b"x", b"1");
+    let ha = Handle(a);
+    ha.insert(b"k", b"v");
+    let st = ha.update(b"k", |e| {
+        // Inside a's callback, walk b; inside b's callback, free both of a's references.
+        assert_eq!(b.for_each(|_, _| { unsafe { dm_free(a); dm_free(extra) }; true }), DM_OK);
+        // a must still be alive here: its releases wait for this call to return.
+        assert_eq!(unsafe { dm_entry_set(e, b"still here".as_ptr(), 10) }, DM_OK);
+        assert!(unsafe { dm_shard_count(a) } >= 2);
+    });
+    assert_eq!(st, DM_OK);
+    std::mem::forget(ha); // both references were released when `update` returned
+    assert_eq!(b.len(), 1, "the other map is untouched");
+}
+
 /// Inside a callback, every call on the same map is refused at once (no
 /// deadlock), while other maps and the lock-free calls still work.
 fn assert_reentrancy_refused(map: *mut dm_map, other: *mut dm_map) {
