@@ -92,4 +92,4 @@ uninstall:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) fuzz/target
