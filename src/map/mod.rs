@@ -35,7 +35,8 @@ type Shard = dashmap_rs::RwLock<Table>;
 /// megabytes and contention is no lower.
 pub(crate) const MAX_SHARDS: usize = 1 << 16;
 
-/// Why an operation did not happen. Every variant leaves the map unchanged.
+/// Why an operation did not happen. A single-key operation that fails leaves
+/// the map unchanged (batches document what a midway failure keeps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// An allocation (a key or value copy, or table growth) failed.
