@@ -200,8 +200,15 @@ impl Map {
 
     /// True unless the record's deadline has passed (only records with a
     /// TTL read the clock).
-    #[inline]
+    #[inline(always)]
     fn is_live(&self, record: &Record) -> bool {
+        !record.has_deadline() || self.not_expired(record)
+    }
+
+    /// The clock check, out of line: only entries with a TTL get here.
+    #[cold]
+    #[inline(never)]
+    fn not_expired(&self, record: &Record) -> bool {
         record.deadline().is_none_or(|d| self.clock.now() < d)
     }
 

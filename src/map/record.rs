@@ -112,6 +112,14 @@ impl Record {
         self.key_value_mut().1
     }
 
+    /// Whether the entry has a deadline: one bit of the header word the key
+    /// comparison has just read, so maps without TTLs pay nothing more.
+    #[inline(always)]
+    pub fn has_deadline(&self) -> bool {
+        // SAFETY: the header word was written by `with_deadline`.
+        unsafe { *self.block.as_ptr() & HAS_DEADLINE != 0 }
+    }
+
     /// The expiry deadline, if the entry has a time-to-live.
     #[inline]
     pub fn deadline(&self) -> Option<u64> {
@@ -142,7 +150,7 @@ impl Record {
     /// True when the entry has a deadline and `now` has reached it.
     #[inline]
     pub fn expired_at(&self, now: u64) -> bool {
-        self.deadline().is_some_and(|d| now >= d)
+        self.has_deadline() && self.deadline().is_some_and(|d| now >= d)
     }
 
     /// Sets or clears the deadline; like `replace_value` it may return the
