@@ -18,13 +18,8 @@ if ! command -v cmake >/dev/null 2>&1; then
     exit 1
 fi
 
-generator=()
-if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
-if [ -f "$build/CMakeCache.txt" ]; then
-    old=$(sed -n 's/^CMAKE_GENERATOR:INTERNAL=//p' "$build/CMakeCache.txt")
-    want="${generator[1]:-Unix Makefiles}"
-    if [ "$old" != "$want" ]; then rm -rf "$build"; fi
-fi
+. scripts/cmake-generator.sh
+choose_generator "$build"
 
 mkdir -p "$build"
 log="$build/demo-build.log"

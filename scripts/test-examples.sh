@@ -30,14 +30,8 @@ if ! command -v cmake >/dev/null 2>&1; then
     fi
 fi
 
-generator=()
-if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
-# A build directory configured with another generator cannot be reused.
-if [ -f "$build/CMakeCache.txt" ]; then
-    old=$(sed -n 's/^CMAKE_GENERATOR:INTERNAL=//p' "$build/CMakeCache.txt")
-    want="${generator[1]:-Unix Makefiles}"
-    if [ "$old" != "$want" ]; then rm -rf "$build"; fi
-fi
+. scripts/cmake-generator.sh
+choose_generator "$build"
 
 cmake -S examples -B "$build" "${generator[@]}" \
     -DDM_LIB_DIR="$DM_LIB_DIR" -DDM_INCLUDE_DIR="$DM_INCLUDE_DIR"
