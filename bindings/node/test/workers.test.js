@@ -13,7 +13,9 @@ const PKG = path.resolve(__dirname, '..');
 
 // Runs `body` (the text of a function (DashMap, data, parentPort) => result)
 // in a worker; resolves with what it returns.
-function runWorker(body, workerData, { onMessage, transferList } = {}) {
+// Resolves with the body's result once the worker reports it, or, with
+// untilExit, once the thread has ended too (its 'exit' hooks have run).
+function runWorker(body, workerData, { onMessage, transferList, untilExit = false } = {}) {
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     const { DashMap } = require(${JSON.stringify(PKG)});
@@ -24,10 +26,12 @@ function runWorker(body, workerData, { onMessage, transferList } = {}) {
   return new Promise((resolve, reject) => {
     const w = new Worker(code, { eval: true, workerData, transferList });
     let settled = false;
+    let result;
     w.on('message', (msg) => {
       if (msg && msg.done) {
         settled = true;
         if (msg.error) reject(new Error(`worker failed: ${msg.error}`));
+        else if (untilExit) result = msg.result;
         else resolve(msg.result);
       } else if (onMessage) {
         onMessage(msg, w);
@@ -36,6 +40,7 @@ function runWorker(body, workerData, { onMessage, transferList } = {}) {
     w.on('error', reject);
     w.on('exit', (code) => {
       if (!settled) reject(new Error(`worker exited with code ${code} before finishing`));
+      else if (untilExit) resolve(result);
     });
   });
 }
@@ -215,9 +220,9 @@ test('a worker that ends without close() releases its handles at exit', async ()
     globalThis.keep = [shared, own, it];         // reachable until the very end
     return 'left open';
   }`;
-  assert.equal(await runWorker(body, { token: map.share(), counts: counts.buffer, native: path.join(PKG, 'lib', 'native.js') }), 'left open');
-  // runWorker resolves on the worker's last message; wait for the thread to end.
-  for (let i = 0; i < 200 && Atomics.load(counts, 0) < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  const data = { token: map.share(), counts: counts.buffer, native: path.join(PKG, 'lib', 'native.js') };
+  // The exit hook runs after the body returns: wait for the thread to end.
+  assert.equal(await runWorker(body, data, { untilExit: true }), 'left open');
   assert.equal(Atomics.load(counts, 0), 3, 'closed + shared + own map references dropped');
   assert.equal(Atomics.load(counts, 1), 1, 'the open cursor was freed');
   // The main thread's handle is unaffected.
