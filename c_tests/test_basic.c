@@ -94,11 +94,11 @@ static void test_constructors(void) {
     CHECK_EQ(d.hasher, DM_HASHER_SIPHASH);
     CHECK_EQ(d.seed, 0);
 
-    /* dm_new: default shard count, a power of two in [2, DM_MAX_SHARDS]. */
+    /* dm_new: default shard count, a power of two: 4 x CPUs, at least 64. */
     dm_map *m = dm_new();
     CHECK(m != NULL);
     size_t default_shards = dm_shard_count(m);
-    CHECK(is_pow2(default_shards) && default_shards >= 2 && default_shards <= DM_MAX_SHARDS);
+    CHECK(is_pow2(default_shards) && default_shards >= 64 && default_shards <= DM_MAX_SHARDS);
     CHECK_EQ(dm_len(m), 0);
     CHECK(dm_is_empty(m));
     CHECK_EQ(dm_capacity(m), 0);

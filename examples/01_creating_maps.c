@@ -24,7 +24,7 @@ int main(void) {
     CHECK(dm_version_number() == DM_VERSION_NUMBER,
           "library %u != header %u", dm_version_number(), DM_VERSION_NUMBER);
 
-    /* Default settings: SipHash with random keys, 4 x CPUs shards. */
+    /* Default settings: SipHash with random keys, 4 x CPUs shards (at least 64). */
     dm_map *map = dm_new();
     CHECK(map != NULL, "dm_new");
     size_t shards = dm_shard_count(map);

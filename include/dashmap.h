@@ -133,7 +133,8 @@ typedef struct {
   size_t capacity;
   /**
    * Number of shards (independent locks): a power of two in [2, DM_MAX_SHARDS],
-   * or 0 for the default (4 x CPUs, rounded up to a power of two).
+   * or 0 for the default: 4 x CPUs rounded up to a power of two, at least 64
+   * (an empty map then takes about 8 KiB; choose fewer for many tiny maps).
    */
   size_t shards;
   /**

@@ -36,6 +36,31 @@ impl State {
     }
 }
 
+impl State {
+    /// The hash of a key: exactly `self.hash_one(key)`, with the hasher chosen
+    /// once, so the foldhash path compiles to a few inlined instructions
+    /// instead of dispatching on every `Hasher` call.
+    #[inline(always)]
+    pub fn hash_key(&self, key: &[u8]) -> u64 {
+        match self {
+            State::Fast(state) => state.hash_one(key),
+            State::Sip { k0, k1 } => sip_hash(*k0, *k1, key),
+        }
+    }
+}
+
+/// SipHash-1-3 of a key as `Hash for [u8]` feeds it: the length as a `usize`,
+/// then the bytes. After the 8-byte prefix no partial word is buffered, so
+/// `hash` takes siphasher's one-shot path for the bytes and skips the
+/// streaming `write` and its tail bookkeeping. Out of line: inlined into
+/// every entry point it costs more in register spills than the call.
+#[inline(never)]
+fn sip_hash(k0: u64, k1: u64, key: &[u8]) -> u64 {
+    let mut h = SipHasher13::new_with_keys(k0, k1);
+    h.write_usize(key.len());
+    h.hash(key)
+}
+
 /// Two secret 64-bit keys. std's `RandomState` is seeded from the OS once per
 /// thread and perturbed per instance, so hashing a constant with two fresh
 /// instances yields independent, unpredictable values.
@@ -89,6 +114,21 @@ impl Hasher for AnyHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_key_equals_the_build_hasher() {
+        // dashmap rehashes stored keys through `BuildHasher`; lookups use
+        // `hash_key`: they must agree for every kind, seed and length.
+        for kind in [HasherKind::SipHash, HasherKind::Fast] {
+            for seed in [0, 1, 42] {
+                let state = State::new(kind, seed);
+                for len in 0..70 {
+                    let key: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(31)).collect();
+                    assert_eq!(state.hash_key(&key), state.hash_one(key.as_slice()), "{kind:?} seed {seed} len {len}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn seeded_hashing_is_reproducible_and_random_is_not() {

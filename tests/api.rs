@@ -42,6 +42,9 @@ fn constructors_validate_shards_and_options() {
     }
     let m = Handle(dm_with_capacity(1000));
     assert!(unsafe { dm_capacity(m.0) } >= 1000);
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let default = unsafe { dm_shard_count(m.0) };
+    assert!(default.is_power_of_two() && default >= 64 && default >= 4 * cpus, "default shards {default}");
     assert!(dm_with_capacity(usize::MAX / 2).is_null(), "absurd capacity is NULL, not an abort");
 
     let d = dm_options_default();

@@ -8,6 +8,8 @@ extern "C" {
 #endif
 typedef struct nd_map nd_map;
 nd_map *nd_new(int hasher, size_t capacity);
+/* shards: a power of two >= 2, or 0 for dashmap's default. */
+nd_map *nd_new_sharded(int hasher, size_t capacity, size_t shards);
 void nd_free(nd_map *m);
 int nd_insert(const nd_map *m, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl);
 int nd_get_copy(const nd_map *m, const uint8_t *k, size_t kl, uint8_t *buf, size_t cap, size_t *out_len);

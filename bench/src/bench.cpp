@@ -24,7 +24,9 @@
 //   UpdateHeavy   50% read, 50% update (in place)        prefill 75%
 //
 // Maps that take a capacity hint are created with room for the whole key
-// space (2^log2), except in RapidGrow.
+// space (2^log2), except in RapidGrow. --shards N (any command) gives
+// libdashmap and native dashmap N shards; 0 (default) keeps each one's own
+// default.
 
 #include <algorithm>
 #include <atomic>
@@ -634,6 +636,7 @@ int main(int argc, char **argv) {
         }
         a.kv[k.substr(2)] = argv[i + 1];
     }
+    peers::g_shards = size_t(a.num("shards", 0));
     rcu_register_thread();  // the main thread fills and frees liburcu tables
     int rc;
     try {

@@ -63,6 +63,10 @@ struct SvEq {
     bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
 };
 
+// Shard count for libdashmap and native dashmap (`--shards`; 0 = each map's
+// own default), so both can be compared at the same shard count.
+inline size_t g_shards = 0;
+
 // ----------------------------------------------------------- libdashmap ----
 
 template <int Hasher>
@@ -72,6 +76,7 @@ struct Dm {
         dm_options o = dm_options_default();
         o.capacity = cap;
         o.hasher = Hasher;
+        o.shards = g_shards;
         if (dm_new_with_options(&o, &m) != DM_OK) std::abort();
     }
     ~Dm() { dm_free(m); }
@@ -108,7 +113,7 @@ struct Dm {
 template <int Hasher>
 struct Native {
     nd_map *m;
-    explicit Native(size_t cap) : m(nd_new(Hasher, cap)) {}
+    explicit Native(size_t cap) : m(nd_new_sharded(Hasher, cap, g_shards)) {}
     ~Native() { nd_free(m); }
     Native(const Native &) = delete;
     Native &operator=(const Native &) = delete;

@@ -7,7 +7,7 @@ export type Bytes = string | Buffer | Uint8Array;
 export interface DashMapOptions {
   /** Entries to pre-allocate room for (default 0). */
   capacity?: number;
-  /** 0 (default: 4 x CPUs, rounded to a power of two) or a power of two in [2, 65536]. */
+  /** 0 (default: 4 x CPUs rounded to a power of two, at least 64) or a power of two in [2, 65536]. */
   shards?: number;
   /** 'siphash' (default, HashDoS-resistant) or 'fast' (foldhash, for trusted keys). */
   hasher?: 'siphash' | 'fast';

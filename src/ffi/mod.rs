@@ -202,6 +202,7 @@ fn id(map: *const dm_map) -> usize {
 ///
 /// # Safety
 /// `map` must be a live handle from this library.
+#[inline(always)]
 pub(crate) unsafe fn live<'a>(map: *const dm_map) -> Result<&'a Map, dm_status> {
     if reentrancy::is_active(id(map)) {
         return Err(DM_ERR_REENTRANT);

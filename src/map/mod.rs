@@ -54,7 +54,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub struct Options {
     /// 0: start empty.
     pub capacity: usize,
-    /// 0: dashmap's default (4 × CPUs, rounded up to a power of two).
+    /// 0: the default, `default_shard_count()`.
     pub shards: usize,
     pub hasher: HasherKind,
     /// 0: random keys.
@@ -141,8 +141,7 @@ impl Map {
     /// `Record` (both hash the `[u8]` key), so its own methods stay valid.
     #[inline]
     fn hash(&self, key: &[u8]) -> u64 {
-        use std::hash::BuildHasher;
-        self.inner.hasher().hash_one(key)
+        self.inner.hasher().hash_key(key)
     }
 
     /// The key's hash and the shard that holds it.
@@ -313,8 +312,14 @@ impl Map {
     }
 }
 
-/// dashmap's default: four shards per CPU, rounded up to a power of two.
+/// Four shards per CPU (dashmap's default), rounded up to a power of two,
+/// and at least 64: two threads on dashmap's 8 shards of a 2-CPU machine
+/// contend on the shard locks' cache lines often enough to cost ~25% of
+/// ReadHeavy throughput (BENCHMARKS.md, "Shard count"), while 64 shards cost
+/// an empty map ~8 KiB and a single thread nothing measurable.
+const MIN_DEFAULT_SHARDS: usize = 64;
+
 fn default_shard_count() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    (cpus * 4).next_power_of_two().clamp(2, MAX_SHARDS)
+    (cpus * 4).next_power_of_two().clamp(MIN_DEFAULT_SHARDS, MAX_SHARDS)
 }

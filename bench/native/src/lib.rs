@@ -58,11 +58,19 @@ unsafe fn sl<'a>(p: *const u8, n: usize) -> &'a [u8] {
 /// hasher: 0 = SipHash-1-3, 1 = foldhash. capacity 0 = empty.
 #[no_mangle]
 pub extern "C" fn nd_new(hasher: c_int, capacity: usize) -> *mut NativeMap {
+    nd_new_sharded(hasher, capacity, 0)
+}
+
+/// Like `nd_new` with `shards` shards (a power of two >= 2; 0 = dashmap's
+/// default), so the FFI-overhead comparison can use libdashmap's shard count.
+#[no_mangle]
+pub extern "C" fn nd_new_sharded(hasher: c_int, capacity: usize, shards: usize) -> *mut NativeMap {
+    let shards = if shards == 0 { (std::thread::available_parallelism().map_or(1, usize::from) * 4).next_power_of_two() } else { shards };
     let m = if hasher == 0 {
         let (k0, k1) = random_keys();
-        NativeMap::Sip(DashMap::with_capacity_and_hasher(capacity, Sip13 { k0, k1 }))
+        NativeMap::Sip(DashMap::with_capacity_and_hasher_and_shard_amount(capacity, Sip13 { k0, k1 }, shards))
     } else {
-        NativeMap::Fast(DashMap::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default()))
+        NativeMap::Fast(DashMap::with_capacity_and_hasher_and_shard_amount(capacity, foldhash::fast::RandomState::default(), shards))
     };
     Box::into_raw(Box::new(m))
 }

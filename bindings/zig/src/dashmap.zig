@@ -137,7 +137,7 @@ pub const Options = struct {
     /// Entries to pre-allocate room for; 0 starts empty.
     capacity: usize = 0,
     /// Number of shards (independent locks): a power of two in
-    /// [2, `max_shards`], or 0 for the default (4 x CPUs, rounded up).
+    /// [2, `max_shards`], or 0 for the default (4 x CPUs rounded up, at least 64).
     shards: usize = 0,
     hasher: Hasher = .siphash,
     /// 0: random keys per map. Non-zero: hashing and shard placement are the
