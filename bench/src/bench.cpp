@@ -497,7 +497,10 @@ int cmd_memory(const Args &a) {
 
 // Per-key cost of dm_extend / dm_get_many / dm_remove_many against one
 // dm_insert / dm_get_copy / dm_remove call per key, single-threaded, on a
-// map pre-sized for all keys; keys in random order.
+// map pre-sized for all keys. Inserts go in one random order, lookups and
+// removals in another: were they the same, entries allocated one after the
+// other would be read one after the other, and the allocator's layout (not
+// the call) would decide the result.
 int cmd_batch(const Args &a) {
     size_t n = size_t(a.num("count", 1 << 16));
     size_t ks = size_t(a.num("key", 16)), vs = size_t(a.num("value", 64));
@@ -506,11 +509,15 @@ int cmd_batch(const Args &a) {
     for (auto &s : split(a.get("batches", "16,64,256,1024"))) sizes.push_back(std::stoul(s));
     Keys keys(n, ks, 13);
     std::vector<uint8_t> val(vs, 0x5a);
-    std::vector<dm_slice> kslices(n), vslices(n);
+    std::vector<dm_slice> kslices(n), vslices(n), lslices(n);
     for (size_t i = 0; i < n; i++) {
         kslices[i] = {keys.at(i), ks};
         vslices[i] = {val.data(), vs};
     }
+    std::vector<size_t> order(n);  // the lookup order: a seeded shuffle
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    for (size_t i = n; i > 1; i--) std::swap(order[i - 1], order[splitmix(i * 7919) % i]);
+    for (size_t i = 0; i < n; i++) lslices[i] = kslices[order[i]];
     std::vector<size_t> lens(n);
     std::vector<uint8_t> buf(n * vs);
     FILE *out = open_csv(a.get("csv", "batch.csv"), "hasher,op,batch,ns_per_key,single_ns_per_key,speedup");
@@ -523,49 +530,60 @@ int cmd_batch(const Args &a) {
         if (dm_new_with_options(&o, &m) != DM_OK) std::abort();
         // Each measurement: ns per key of `body` over all n keys, median of runs.
         // `setup` (untimed) puts the map in the state the body expects.
-        auto timeit = [&](const std::function<void()> &setup, const std::function<void()> &body) {
-            std::vector<double> v;
+        // One comparison: `single` (one call per key) and `batched` over all n
+        // keys, alternating run by run so that a noisy spell on the shared
+        // machine hits both; ns per key, median of the runs. `setup`
+        // (untimed) puts the map in the state both bodies expect.
+        struct Pair {
+            double single, batched;
+        };
+        auto compare = [&](const std::function<void()> &setup, const std::function<void()> &single,
+                           const std::function<void()> &batched) {
+            std::vector<double> s, b;
             for (int r = 0; r < runs; r++) {
-                setup();
-                double t0 = now_s();
-                body();
-                v.push_back((now_s() - t0) * 1e9 / double(n));
+                for (auto [body, into] : {std::pair{&single, &s}, std::pair{&batched, &b}}) {
+                    setup();
+                    double t0 = now_s();
+                    (*body)();
+                    into->push_back((now_s() - t0) * 1e9 / double(n));
+                }
             }
-            return median(v);
+            return Pair{median(s), median(b)};
         };
         auto empty = [&] { dm_clear(m); };
         auto full = [&] {
             if (dm_len(m) != n) dm_extend(m, kslices.data(), vslices.data(), n);
         };
         size_t vl;
-        double ins1 = timeit(empty, [&] {
+        auto insert1 = [&] {
             for (size_t i = 0; i < n; i++) dm_insert(m, keys.at(i), ks, val.data(), vs);
-        });
-        double get1 = timeit(full, [&] {
-            for (size_t i = 0; i < n; i++) dm_get_copy(m, keys.at(i), ks, &buf[i * vs], vs, &vl);
-        });
-        double rem1 = timeit(full, [&] {
-            for (size_t i = 0; i < n; i++) dm_remove(m, keys.at(i), ks, nullptr, 0, nullptr);
-        });
+        };
+        auto get1 = [&] {
+            for (size_t i = 0; i < n; i++) dm_get_copy(m, lslices[i].ptr, ks, &buf[i * vs], vs, &vl);
+        };
+        auto remove1 = [&] {
+            for (size_t i = 0; i < n; i++) dm_remove(m, lslices[i].ptr, ks, nullptr, 0, nullptr);
+        };
         for (size_t b : sizes) {
-            double ext = timeit(empty, [&] {
+            Pair ext = compare(empty, insert1, [&] {
                 for (size_t i = 0; i < n; i += b) dm_extend(m, &kslices[i], &vslices[i], std::min(b, n - i));
             });
-            double gm = timeit(full, [&] {
+            Pair gm = compare(full, get1, [&] {
                 size_t used;
                 for (size_t i = 0; i < n; i += b)
-                    dm_get_many(m, &kslices[i], std::min(b, n - i), &buf[i * vs], b * vs, &lens[i], &used);
+                    dm_get_many(m, &lslices[i], std::min(b, n - i), &buf[i * vs], b * vs, &lens[i], &used);
             });
-            double rm = timeit(full, [&] {
+            Pair rm = compare(full, remove1, [&] {
                 size_t removed;
-                for (size_t i = 0; i < n; i += b) dm_remove_many(m, &kslices[i], std::min(b, n - i), &removed);
+                for (size_t i = 0; i < n; i += b) dm_remove_many(m, &lslices[i], std::min(b, n - i), &removed);
             });
-            std::fprintf(out, "%s,extend,%zu,%.2f,%.2f,%.3f\n", hname, b, ext, ins1, ins1 / ext);
-            std::fprintf(out, "%s,get_many,%zu,%.2f,%.2f,%.3f\n", hname, b, gm, get1, get1 / gm);
-            std::fprintf(out, "%s,remove_many,%zu,%.2f,%.2f,%.3f\n", hname, b, rm, rem1, rem1 / rm);
+            const std::pair<const char *, Pair> rows[] = {{"extend", ext}, {"get_many", gm}, {"remove_many", rm}};
+            for (auto &[op, p] : rows)
+                std::fprintf(out, "%s,%s,%zu,%.2f,%.2f,%.3f\n", hname, op, b, p.batched, p.single, p.single / p.batched);
             std::printf("batch %s b=%zu: extend %.1f ns/key (insert %.1f, %.2fx)  get_many %.1f (get_copy %.1f, %.2fx)"
                         "  remove_many %.1f (remove %.1f, %.2fx)\n",
-                        hname, b, ext, ins1, ins1 / ext, gm, get1, get1 / gm, rm, rem1, rem1 / rm);
+                        hname, b, ext.batched, ext.single, ext.single / ext.batched, gm.batched, gm.single,
+                        gm.single / gm.batched, rm.batched, rm.single, rm.single / rm.batched);
         }
         dm_free(m);
     }
@@ -592,7 +610,7 @@ int cmd_profile(const Args &a) {
             size_t bad = 0;
             if constexpr (std::is_same<M, peers::Dm<DM_HASHER_SIPHASH>>::value ||
                           std::is_same<M, peers::Dm<DM_HASHER_FAST>>::value) {
-                // Batch calls: --op extend|get_many --batch B
+                // Batch calls: --op extend|get_many|remove_many --batch B
                 size_t b = size_t(a.num("batch", 256));
                 std::vector<dm_slice> ks_(n), vs_(n);
                 for (size_t i = 0; i < n; i++) {
@@ -607,8 +625,11 @@ int cmd_profile(const Args &a) {
                 if (op == "get_many")
                     for (size_t i = 0; i < n; i += b)
                         bad += dm_get_many(m.m, &ks_[i], std::min(b, n - i), out.data(), out.size(), lens.data(), &used) != DM_OK;
+                if (op == "remove_many")
+                    for (size_t i = 0; i < n; i += b) bad += dm_remove_many(m.m, &ks_[i], std::min(b, n - i), &used) != DM_OK;
             }
-            for (size_t i = 0; i < n && op != "extend" && op != "get_many"; i++) {
+            bool batch = op == "extend" || op == "get_many" || op == "remove_many";
+            for (size_t i = 0; i < n && !batch; i++) {
                 if (op == "get") bad += !m.get(keys.at(i), ks, buf.data(), vs);
                 else if (op == "insert") bad += !m.insert(keys.at(i), ks, val.data(), vs);
                 else if (op == "remove") bad += !m.remove(keys.at(i), ks);

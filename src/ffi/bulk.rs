@@ -1,6 +1,7 @@
 //! Batches (one shard lock per shard touched) and inspection.
 
 use super::*;
+use crate::map::ByteList;
 
 /// A slice array argument: the array pointer (NULL only with `n == 0`) and
 /// every element. Reports `DM_ERR_NULL` if any is NULL, so that across all
@@ -31,18 +32,30 @@ unsafe fn check_slices(slices: *const dm_slice, n: usize) -> dm_status {
     worst
 }
 
-/// Borrows `n` slices that passed `check_slices`.
-///
-/// # Safety
-/// As for `check_slices`; each slice's bytes stay valid during the call.
-unsafe fn borrow_slices<'a>(slices: *const dm_slice, n: usize) -> Result<Vec<&'a [u8]>, dm_status> {
-    // SAFETY: checked by `check_slices` (non-NULL when n > 0).
-    let items: &[dm_slice] = if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(slices, n) } };
-    let mut out = Vec::new();
-    out.try_reserve_exact(n).map_err(|_| DM_ERR_NO_MEMORY)?;
-    // SAFETY: each slice passed `check_bytes`.
-    out.extend(items.iter().map(|s| unsafe { bytes(s.ptr, s.len) }));
-    Ok(out)
+/// The caller's `dm_slice` array, every element checked by `check_slices`,
+/// read in place (no copy into a Vec of Rust slices).
+struct CheckedSlices<'a>(&'a [dm_slice]);
+
+impl CheckedSlices<'_> {
+    /// # Safety
+    /// `slices`/`n` passed `check_slices`, and the array and every slice's
+    /// bytes stay valid and unmodified during the call.
+    unsafe fn new<'a>(slices: *const dm_slice, n: usize) -> CheckedSlices<'a> {
+        // SAFETY: non-NULL when n > 0 (checked), `n` elements (contract).
+        CheckedSlices(if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(slices, n) } })
+    }
+}
+
+impl ByteList for CheckedSlices<'_> {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+    fn at(&self, i: usize) -> &[u8] {
+        let s = self.0[i];
+        // SAFETY: each element passed `check_bytes`, and its bytes stay valid
+        // for the call (`CheckedSlices::new`'s contract).
+        unsafe { bytes(s.ptr, s.len) }
+    }
 }
 
 /// Inserts or replaces `n` pairs `keys[i]` -> `vals[i]` (copied), taking each
@@ -61,7 +74,7 @@ pub unsafe extern "C" fn dm_extend(map: *mut dm_map, keys: *const dm_slice, vals
     ffi_boundary!({
         // SAFETY (all slice arrays in this file): sizes are the caller's contract.
         check_args!(check_ptr(map), unsafe { check_slices(keys, n) }, unsafe { check_slices(vals, n) });
-        let (keys, vals) = unsafe { (borrow_slices(keys, n)?, borrow_slices(vals, n)?) };
+        let (keys, vals) = unsafe { (CheckedSlices::new(keys, n), CheckedSlices::new(vals, n)) };
         let map = unsafe { live(map)? };
         map.extend(&keys, &vals).map_err(map_error)?;
         Ok(DM_OK)
@@ -98,7 +111,7 @@ pub unsafe extern "C" fn dm_get_many(
             check_ptr(used),
             if n > 0 { check_ptr(lens) } else { DM_OK }
         );
-        let keys = unsafe { borrow_slices(keys, n)? };
+        let keys = unsafe { CheckedSlices::new(keys, n) };
         let (buf, lens, used) = unsafe {
             let lens: &mut [usize] = if n == 0 { &mut [] } else { std::slice::from_raw_parts_mut(lens, n) };
             (bytes_mut(buf, buf_cap), lens, &mut *used)
@@ -132,7 +145,7 @@ pub unsafe extern "C" fn dm_get_many(
 pub unsafe extern "C" fn dm_remove_many(map: *mut dm_map, keys: *const dm_slice, n: usize, removed: *mut usize) -> dm_status {
     ffi_boundary!({
         check_args!(check_ptr(map), unsafe { check_slices(keys, n) });
-        let keys = unsafe { borrow_slices(keys, n)? };
+        let keys = unsafe { CheckedSlices::new(keys, n) };
         let count = unsafe { live(map)? }.remove_many(&keys).map_err(map_error)?;
         if !removed.is_null() {
             // SAFETY: non-NULL and writable (contract).

@@ -1,53 +1,130 @@
 //! Batch operations: each shard lock is taken once per batch (or per chunk of
 //! a large `get_many`), however many keys fall into that shard.
 
+use std::cell::Cell;
+
 use dashmap_rs::{RwLockReadGuard, SharedValue};
 
+use super::prefetch::{candidate_record, pipeline, probe_lines, Stage};
 use super::{Error, Map, Record, Result, Table};
 
 /// How many keys `get_many` looks up under one set of read locks: bounds how
 /// long a writer can wait behind a large batch.
 const GET_MANY_CHUNK: usize = 1024;
 
-/// The keys of a batch, hashed once and ordered by shard. Within a shard the
-/// caller's order is kept, so a later duplicate wins as it would one by one.
-struct Batch {
-    /// (shard, hash, index into the caller's arrays)
+/// The keys (or values) of a batch, read by index: a Rust slice of byte
+/// slices, or the C caller's `dm_slice` array read in place.
+pub trait ByteList {
+    fn count(&self) -> usize;
+    fn at(&self, i: usize) -> &[u8];
+}
+
+impl ByteList for [&[u8]] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn at(&self, i: usize) -> &[u8] {
+        self[i]
+    }
+}
+
+/// The working buffers of a batch call, kept per thread from one call to the
+/// next: allocating them each time cost more than the batching saved (glibc
+/// consolidates its free lists whenever a block over 1 KiB is requested, and
+/// a batch had five such blocks).
+#[derive(Default)]
+struct Scratch {
+    /// (shard, hash) of each key, in the caller's order.
+    hashed: Vec<(usize, u64)>,
+    /// Counting-sort cursor per shard.
+    next: Vec<usize>,
+    /// (shard, hash, index into the caller's arrays), grouped by shard.
     plan: Vec<(usize, u64, usize)>,
+    /// `extend`'s records, built before any lock is taken; afterwards the
+    /// records it replaced, freed once no lock is held.
+    records: Vec<Option<Record>>,
+    /// `get_many`: the hashes of one chunk, and which shards it needs.
+    hashes: Vec<u64>,
+    needed: Vec<bool>,
+}
+
+/// A thread keeps its buffers only while they are this small (in entries),
+/// so one huge batch does not pin memory for the thread's lifetime.
+const KEEP_ENTRIES: usize = 1 << 16;
+
+impl Scratch {
+    const fn new() -> Scratch {
+        Scratch { hashed: Vec::new(), next: Vec::new(), plan: Vec::new(), records: Vec::new(), hashes: Vec::new(), needed: Vec::new() }
+    }
+
+    /// Empties the buffers, freeing the records they still hold; keeps their
+    /// memory for the next call unless a buffer grew past `KEEP_ENTRIES`.
+    fn recycle(mut self) -> Option<Scratch> {
+        self.records.clear();
+        let largest = [self.hashed.capacity(), self.next.capacity(), self.plan.capacity(), self.records.capacity()]
+            .into_iter()
+            .chain([self.hashes.capacity(), self.needed.capacity()])
+            .max()
+            .unwrap_or(0);
+        (largest <= KEEP_ENTRIES).then_some(self)
+    }
+}
+
+thread_local! {
+    static SCRATCH: Cell<Scratch> = const { Cell::new(Scratch::new()) };
+}
+
+/// Runs `f` with this thread's scratch buffers. A nested call (there is
+/// none today) would get fresh buffers, never the ones in use.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut scratch = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    let result = f(&mut scratch);
+    if let Some(kept) = scratch.recycle() {
+        let _ = SCRATCH.try_with(|c| c.set(kept));
+    }
+    result
+}
+
+/// `v` cleared and able to hold `n` items without allocating; `Err(NoMemory)`
+/// when that allocation fails.
+fn reset<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
+    v.clear();
+    v.try_reserve(n).map_err(|_| Error::NoMemory)
 }
 
 impl Map {
-    fn plan_batch(&self, keys: &[&[u8]]) -> Result<Batch> {
-        let shard_count = self.shard_count();
-        let mut hashed = Vec::new();
-        hashed.try_reserve_exact(keys.len()).map_err(|_| Error::NoMemory)?;
-        hashed.extend(keys.iter().map(|k| {
-            let hash = self.hash(k);
+    /// Hashes the keys once and groups them by shard into `s.plan`. Within a
+    /// shard the caller's order is kept, so a later duplicate wins as it
+    /// would one by one.
+    fn plan_batch(&self, keys: &(impl ByteList + ?Sized), s: &mut Scratch) -> Result<()> {
+        let n = keys.count();
+        reset(&mut s.hashed, n)?;
+        reset(&mut s.next, self.shard_count())?;
+        reset(&mut s.plan, n)?;
+        s.hashed.extend((0..n).map(|i| {
+            let hash = self.hash(keys.at(i));
             (self.shard_index(hash), hash)
         }));
-        // A counting sort by shard: O(n), and stable, so each shard's keys
-        // keep the caller's order.
-        let mut next = vec![0usize; shard_count];
-        for &(shard, _) in &hashed {
-            next[shard] += 1;
+        // A counting sort by shard: O(n), and stable.
+        s.next.resize(self.shard_count(), 0);
+        for &(shard, _) in &s.hashed {
+            s.next[shard] += 1;
         }
         let mut at = 0;
-        for slot in &mut next {
+        for slot in &mut s.next {
             (*slot, at) = (at, at + *slot);
         }
-        let mut plan = Vec::new();
-        plan.try_reserve_exact(keys.len()).map_err(|_| Error::NoMemory)?;
-        plan.resize(keys.len(), (0, 0, 0));
-        for (i, &(shard, hash)) in hashed.iter().enumerate() {
-            plan[next[shard]] = (shard, hash, i);
-            next[shard] += 1;
+        s.plan.resize(n, (0, 0, 0));
+        for (i, &(shard, hash)) in s.hashed.iter().enumerate() {
+            s.plan[s.next[shard]] = (shard, hash, i);
+            s.next[shard] += 1;
         }
-        Ok(Batch { plan })
+        Ok(())
     }
 
     /// Calls `f(shard, run)` for each run of planned keys that share a shard.
-    fn for_each_run(&self, batch: &Batch, mut f: impl FnMut(usize, &[(usize, u64, usize)]) -> Result<()>) -> Result<()> {
-        for run in batch.plan.chunk_by(|a, b| a.0 == b.0) {
+    fn for_each_run(plan: &[(usize, u64, usize)], mut f: impl FnMut(usize, &[(usize, u64, usize)]) -> Result<()>) -> Result<()> {
+        for run in plan.chunk_by(|a, b| a.0 == b.0) {
             f(run[0].0, run)?;
         }
         Ok(())
@@ -58,33 +135,42 @@ impl Map {
     /// Every record is built before any lock is taken, so running out of
     /// memory for a key or value changes nothing; if table growth fails or
     /// the bound is reached midway, the pairs handled before stay written.
-    pub fn extend(&self, keys: &[&[u8]], vals: &[&[u8]]) -> Result<usize> {
-        let batch = self.plan_batch(keys)?;
-        let mut records: Vec<Option<Record>> = Vec::new();
-        records.try_reserve_exact(keys.len()).map_err(|_| Error::NoMemory)?;
-        for (k, v) in keys.iter().zip(vals) {
-            records.push(Some(Record::new(k, v)?));
-        }
-        let mut inserted = 0;
-        self.for_each_run(&batch, |shard, run| {
-            let mut table = self.inner.shards()[shard].write();
-            table.try_reserve(run.len(), self.rehasher()).map_err(|_| Error::NoMemory)?;
-            for &(_, hash, i) in run {
-                let Some(record) = records[i].take() else { continue };
-                if let Some(slot) = self.live_mut(&mut table, hash, keys[i]) {
-                    // The replaced record takes the new one's place in `records`
-                    // and is freed after the locks are released.
-                    records[i] = Some(std::mem::replace(slot, record));
-                    continue;
-                }
-                self.admit(&mut table)?;
-                // Room for the whole run was reserved above.
-                let _ = table.try_insert_no_grow(hash, (record, SharedValue::new(())));
-                inserted += 1;
+    pub fn extend(&self, keys: &(impl ByteList + ?Sized), vals: &(impl ByteList + ?Sized)) -> Result<usize> {
+        with_scratch(|s| {
+            self.plan_batch(keys, s)?;
+            reset(&mut s.records, keys.count())?;
+            for i in 0..keys.count() {
+                s.records.push(Some(Record::new(keys.at(i), vals.at(i))?));
             }
-            Ok(())
-        })?;
-        Ok(inserted)
+            let mut inserted = 0;
+            let records = &mut s.records;
+            Self::for_each_run(&s.plan, |shard, run| {
+                let mut table = self.inner.shards()[shard].write();
+                table.try_reserve(run.len(), self.rehasher()).map_err(|_| Error::NoMemory)?;
+                pipeline(run.len(), |stage, j| {
+                    let (_, hash, i) = run[j];
+                    match stage {
+                        Stage::Probe => probe_lines(&table, hash),
+                        Stage::Record => candidate_record(&table, hash),
+                        Stage::Work => {
+                            let Some(record) = records[i].take() else { return Ok(()) };
+                            if let Some(slot) = self.live_mut(&mut table, hash, keys.at(i)) {
+                                // The replaced record takes the new one's place in
+                                // `records` and is freed after the locks are released.
+                                records[i] = Some(std::mem::replace(slot, record));
+                                return Ok(());
+                            }
+                            self.admit(&mut table)?;
+                            // Room for the whole run was reserved above.
+                            let _ = table.try_insert_no_grow(hash, (record, SharedValue::new(())));
+                            inserted += 1;
+                        }
+                    }
+                    Ok(())
+                })
+            })?;
+            Ok(inserted)
+        })
     }
 
     /// Calls `f(index, value)` for every key, in the caller's order (`None`
@@ -92,48 +178,111 @@ impl Map {
     /// up with the read locks of all their shards held together, taken in
     /// shard order (so no deadlock with any other operation, which holds at
     /// most one shard lock): those lookups see one consistent state.
-    pub fn get_many(&self, keys: &[&[u8]], mut f: impl FnMut(usize, Option<&[u8]>)) -> Result<()> {
+    pub fn get_many(&self, keys: &(impl ByteList + ?Sized), mut f: impl FnMut(usize, Option<&[u8]>)) -> Result<()> {
         let shards = self.inner.shards();
-        let mut hashes: Vec<u64> = Vec::new();
-        hashes.try_reserve_exact(keys.len().min(GET_MANY_CHUNK)).map_err(|_| Error::NoMemory)?;
         let mut guards: Vec<Option<RwLockReadGuard<'_, Table>>> = Vec::new();
         guards.try_reserve_exact(shards.len()).map_err(|_| Error::NoMemory)?;
         guards.resize_with(shards.len(), || None);
-        for (c, chunk) in keys.chunks(GET_MANY_CHUNK).enumerate() {
-            hashes.clear();
-            hashes.extend(chunk.iter().map(|k| self.hash(k)));
-            let mut needed = vec![false; shards.len()];
-            for &h in &hashes {
-                needed[self.shard_index(h)] = true;
+        with_scratch(|s| {
+            reset(&mut s.hashes, keys.count().min(GET_MANY_CHUNK))?;
+            reset(&mut s.needed, shards.len())?;
+            for start in (0..keys.count()).step_by(GET_MANY_CHUNK) {
+                let end = keys.count().min(start + GET_MANY_CHUNK);
+                s.hashes.clear();
+                s.hashes.extend((start..end).map(|i| self.hash(keys.at(i))));
+                s.needed.clear();
+                s.needed.resize(shards.len(), false);
+                for &h in &s.hashes {
+                    s.needed[self.shard_index(h)] = true;
+                }
+                for (shard, _) in s.needed.iter().enumerate().filter(|(_, &n)| n) {
+                    guards[shard] = Some(shards[shard].read());
+                }
+                pipeline(end - start, |stage, j| {
+                    let hash = s.hashes[j];
+                    let table = guards[self.shard_index(hash)].as_ref().ok_or(Error::Invalid)?;
+                    match stage {
+                        Stage::Probe => probe_lines(table, hash),
+                        Stage::Record => candidate_record(table, hash),
+                        Stage::Work => f(start + j, self.live(table, hash, keys.at(start + j)).map(Record::value)),
+                    }
+                    Ok(())
+                })?;
+                guards.iter_mut().for_each(|g| *g = None);
             }
-            for (s, _) in needed.iter().enumerate().filter(|(_, &n)| n) {
-                guards[s] = Some(shards[s].read());
-            }
-            for (j, (key, &hash)) in chunk.iter().zip(&hashes).enumerate() {
-                let table = guards[self.shard_index(hash)].as_ref().ok_or(Error::Invalid)?;
-                f(c * GET_MANY_CHUNK + j, self.live(table, hash, key).map(Record::value));
-            }
-            guards.iter_mut().for_each(|g| *g = None);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Removes every listed key; returns how many were present.
-    pub fn remove_many(&self, keys: &[&[u8]]) -> Result<usize> {
-        let batch = self.plan_batch(keys)?;
-        let mut removed = 0;
-        self.for_each_run(&batch, |shard, run| {
-            let mut table = self.inner.shards()[shard].write();
-            for &(_, hash, i) in run {
-                if let Some(bucket) = self.live_bucket(&mut table, hash, keys[i]) {
-                    // SAFETY: a full bucket of the locked table, not used again.
-                    drop(unsafe { table.remove(bucket) });
-                    self.release(1);
-                    removed += 1;
-                }
-            }
-            Ok(())
-        })?;
-        Ok(removed)
+    pub fn remove_many(&self, keys: &(impl ByteList + ?Sized)) -> Result<usize> {
+        with_scratch(|s| {
+            self.plan_batch(keys, s)?;
+            let mut removed = 0;
+            Self::for_each_run(&s.plan, |shard, run| {
+                let mut table = self.inner.shards()[shard].write();
+                pipeline(run.len(), |stage, j| {
+                    let (_, hash, i) = run[j];
+                    match stage {
+                        Stage::Probe => probe_lines(&table, hash),
+                        Stage::Record => candidate_record(&table, hash),
+                        Stage::Work => {
+                            if let Some(bucket) = self.live_bucket(&mut table, hash, keys.at(i)) {
+                                // SAFETY: a full bucket of the locked table, not used again.
+                                drop(unsafe { table.remove(bucket) });
+                                self.release(1);
+                                removed += 1;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })?;
+            Ok(removed)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Options;
+    use super::*;
+
+    fn key(i: usize) -> Vec<u8> {
+        format!("key-{i}").into_bytes()
+    }
+
+    fn kept_capacity() -> usize {
+        let s = SCRATCH.with(Cell::take);
+        let cap = s.plan.capacity();
+        SCRATCH.with(|c| c.set(s));
+        cap
+    }
+
+    /// Batches larger than the kept size, then small ones, on one thread:
+    /// the reused buffers never leak state from one call into the next, and
+    /// a huge batch's buffers are not kept.
+    #[test]
+    fn scratch_is_reused_and_bounded() {
+        let map = Map::new(Options { shards: 4, ..Options::default() }).unwrap();
+        let n = KEEP_ENTRIES + 10;
+        let keys: Vec<Vec<u8>> = (0..n).map(key).collect();
+        let key_refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        assert_eq!(map.extend(&key_refs[..], &key_refs[..]).unwrap(), n);
+        assert_eq!(kept_capacity(), 0, "buffers of a huge batch are freed");
+
+        assert_eq!(map.extend(&key_refs[..3], &key_refs[10..13]).unwrap(), 0, "all three replaced");
+        assert!(kept_capacity() >= 3, "small buffers are kept");
+        let mut seen = Vec::new();
+        // Spans several GET_MANY_CHUNKs; each value equals its key except the three replaced.
+        map.get_many(&key_refs[..], |i, v| seen.push((i, v.map(<[u8]>::to_vec)))).unwrap();
+        assert_eq!(seen.len(), n);
+        for (i, v) in seen {
+            let want = if i < 3 { key(i + 10) } else { key(i) };
+            assert_eq!(v.as_deref(), Some(&want[..]), "key {i}");
+        }
+        assert_eq!(map.remove_many(&key_refs[..5]).unwrap(), 5);
+        assert_eq!(map.remove_many(&key_refs[..5]).unwrap(), 0);
+        assert_eq!(map.len(), n - 5);
     }
 }

@@ -8,12 +8,14 @@ mod clock;
 mod entry;
 mod iter;
 mod ops;
+mod prefetch;
 mod record;
 mod ttl;
 
 pub use entry::Entry;
 pub use iter::Snapshot;
 pub use ops::{Removal, SwapResult};
+pub use bulk::ByteList;
 pub use record::Record;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -79,6 +79,12 @@ impl Record {
         (k & !HAS_DEADLINE, v, k & HAS_DEADLINE != 0)
     }
 
+    /// Where the block starts (the header, then the key): for prefetching.
+    #[inline]
+    pub fn as_ptr(&self) -> *const u8 {
+        self.block.as_ptr().cast()
+    }
+
     #[inline]
     fn data(&self) -> *mut u8 {
         // SAFETY: the block is at least HEADER bytes long.
