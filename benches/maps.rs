@@ -119,9 +119,18 @@ impl Map for CApi {
 struct Native<S>(DashMap<Bytes, Bytes, S>);
 
 impl<S: BuildHasher + Clone + Default> Native<S> {
+    /// With the C API's default shard count (not dashmap's, which is lower on
+    /// small machines), so the comparison measures the FFI layer alone.
     fn new() -> Self {
-        Native(DashMap::with_capacity_and_hasher(2 * N + 4 * CHUNK, S::default()))
+        Native(DashMap::with_capacity_and_hasher_and_shard_amount(2 * N + 4 * CHUNK, S::default(), capi_default_shards()))
     }
+}
+
+fn capi_default_shards() -> usize {
+    let m = dm_new();
+    let shards = unsafe { dm_shard_count(m) };
+    unsafe { dm_free(m) };
+    shards
 }
 
 fn bump(v: &mut [u8]) {

@@ -14,9 +14,10 @@
 #   BENCH_HUGE=1     also 2^24 entries (with BENCH_FULL; needs ~10+ GiB)
 #   BENCH_MS=300     length of one run in ms      BENCH_RUNS=3  runs per config
 #   BENCH_MAPS=a,b   maps to compare (default: all nine)
-#   BENCH_PARTS="goals matrix memory batch profile"   which parts of the C/C++
-#                    run to (re)do; the others keep their CSVs (default: all;
-#                    profile = callgrind instructions/op, when valgrind exists)
+#   BENCH_PARTS="goals matrix shards memory batch profile"   which parts of
+#                    the C/C++ run to (re)do; the others keep their CSVs
+#                    (default: all; shards = the shard-count sweep; profile =
+#                    callgrind instructions/op, when valgrind exists)
 #   DM_LIB_DIR / DM_INCLUDE_DIR   the library to measure (default: target/release, include)
 #   BENCH_SNAPSHOT=1 measure the last commit: build the library (and run
 #                    criterion) from `git archive HEAD` in build/bench/snap, so
@@ -34,7 +35,7 @@ MS=${BENCH_MS:-300}
 RUNS=${BENCH_RUNS:-3}
 FULL=${BENCH_FULL:-0}
 HUGE=${BENCH_HUGE:-0}
-PARTS=" ${BENCH_PARTS:-goals matrix memory batch profile} "
+PARTS=" ${BENCH_PARTS:-goals matrix shards memory batch profile} "
 MAPS=${BENCH_MAPS:-dm_sip,dm_fast,native_sip,native_fast,std_shared_mutex,tbb,libcuckoo,urcu_lfht,glib}
 DM_LIB_DIR=${DM_LIB_DIR:-$ROOT/target/release}
 DM_INCLUDE_DIR=${DM_INCLUDE_DIR:-$ROOT/include}
@@ -87,7 +88,10 @@ build_c() {
 
 # The C/C++ matrix. Each dmbench call fills all maps, then runs them in turn.
 run_c() {
-    local B=$BUILD/cmake/dmbench
+    # Native dashmap gets libdashmap's default shard count (`--shards same`),
+    # so the two differ only by the C layer.
+    local B="$BUILD/cmake/dmbench"
+    local S="--shards same"
     local W=$RESULTS/workload.csv G=$RESULTS/goals.csv
     local t0=$SECONDS
     local workloads="ReadOnly ReadHeavy Exchange RapidGrow UpdateHeavy"
@@ -96,7 +100,7 @@ run_c() {
     rm -f "$G"
     log "goals: 2 threads, 16 B keys, 64 B values, 2^14 entries, 5 runs x 500 ms, side by side"
     for w in ReadHeavy Exchange RapidGrow; do
-        $B workload --workload $w --threads 2 --key 16 --value 64 --log2 14 --maps "$MAPS" --runs 5 --ms 500 --csv "$G"
+        $B workload --workload $w --threads 2 --key 16 --value 64 --log2 14 --maps "$MAPS" --runs 5 --ms 500 $S --csv "$G"
     done
     fi
 
@@ -107,24 +111,33 @@ run_c() {
         [ "$HUGE" = 1 ] && sizes="14 20 24"
         log "FULL matrix: workloads x threads 1,2,4 x keys 8,16,64 x values 8,64,256,1024 x 2^{$sizes}"
         for s in $sizes; do for k in 8 16 64; do for v in 8 64 256 1024; do for t in 1 2 4; do for w in $workloads; do
-            $B workload --workload $w --threads $t --key $k --value $v --log2 $s --maps "$MAPS" --runs "$RUNS" --ms "$MS" --csv "$W"
+            $B workload --workload $w --threads $t --key $k --value $v --log2 $s --maps "$MAPS" --runs "$RUNS" --ms "$MS" $S --csv "$W"
         done; done; done; done; done
     else
         log "default matrix: workloads x threads 1,2,4 at 2^14; workloads x 2 threads at 2^20 (16 B keys, 64 B values)"
         for t in 1 2 4; do for w in $workloads; do
-            $B workload --workload $w --threads $t --key 16 --value 64 --log2 14 --maps "$MAPS" --runs "$RUNS" --ms "$MS" --csv "$W"
+            $B workload --workload $w --threads $t --key 16 --value 64 --log2 14 --maps "$MAPS" --runs "$RUNS" --ms "$MS" $S --csv "$W"
         done; done
         for w in $workloads; do
-            $B workload --workload $w --threads 2 --key 16 --value 64 --log2 20 --maps "$MAPS" --runs "$RUNS" --ms "$MS" --csv "$W"
+            $B workload --workload $w --threads 2 --key 16 --value 64 --log2 20 --maps "$MAPS" --runs "$RUNS" --ms "$MS" $S --csv "$W"
         done
         log "key and value sizes: ReadHeavy, Exchange; 2 threads; 2^14"
         for kv in "8 64" "64 64" "16 8" "16 256" "16 1024"; do
             set -- $kv
             for w in ReadHeavy Exchange; do
-                $B workload --workload $w --threads 2 --key $1 --value $2 --log2 14 --maps "$MAPS" --runs "$RUNS" --ms "$MS" --csv "$W"
+                $B workload --workload $w --threads 2 --key $1 --value $2 --log2 14 --maps "$MAPS" --runs "$RUNS" --ms "$MS" $S --csv "$W"
             done
         done
     fi
+    fi
+
+    if [[ $PARTS == *" shards "* ]]; then
+    rm -f "$RESULTS/shards.csv"
+    log "shard count: ReadHeavy and Exchange, 1 and 2 threads, libdashmap and native dashmap at 8..256 shards"
+    for w in ReadHeavy Exchange; do for t in 1 2; do for n in 8 16 32 64 128 256; do
+        $B workload --workload $w --threads $t --key 16 --value 64 --log2 14 --maps dm_sip,dm_fast,native_sip,native_fast \
+            --runs "$RUNS" --ms "$MS" --shards $n --csv "$RESULTS/shards.csv"
+    done; done; done
     fi
 
     if [[ $PARTS == *" memory "* ]]; then
@@ -132,7 +145,7 @@ run_c() {
     log "memory per entry: pre-sized map, 16 B keys, 64 B values (one process per map)"
     for m in ${MAPS//,/ }; do
         for n in 1048576 917504; do
-            $B memory --map "$m" --count $n --key 16 --value 64 --csv "$RESULTS/memory.csv"
+            $B memory --map "$m" --count $n --key 16 --value 64 $S --csv "$RESULTS/memory.csv"
         done
     done
     fi
@@ -153,11 +166,11 @@ run_c() {
         "dm_sip insert dm_insert" "native_sip insert nd_insert" "dm_fast insert dm_insert" "native_fast insert nd_insert" \
         "dm_sip remove dm_remove" "native_sip remove nd_remove" "dm_fast remove dm_remove" "native_fast remove nd_remove" \
         "dm_sip update dm_entry_update" "native_sip update nd_update" "dm_fast update dm_entry_update" "native_fast update nd_update" \
-        "dm_sip extend dm_extend" "dm_sip get_many dm_get_many"; do
+        "dm_sip extend dm_extend" "dm_sip get_many dm_get_many" "dm_sip remove_many dm_remove_many"; do
         set -- $spec
         map=$1 op=$2 fn=$3
         valgrind --tool=callgrind --callgrind-out-file="$cg/$map.$op.out" --collect-atstart=no --toggle-collect="$fn" \
-            "$B" profile --map "$map" --op "$op" --count $n --batch 256 >/dev/null 2>"$cg/$map.$op.log" || continue
+            $B profile --map "$map" --op "$op" --count $n --batch 256 $S >/dev/null 2>"$cg/$map.$op.log" || continue
         ir=$(sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$cg/$map.$op.out" | head -1)
         echo "$map,$op,$fn,$((ir / n))" | tee -a "$P"
     done

@@ -25,8 +25,9 @@
 //
 // Maps that take a capacity hint are created with room for the whole key
 // space (2^log2), except in RapidGrow. --shards N (any command) gives
-// libdashmap and native dashmap N shards; 0 (default) keeps each one's own
-// default.
+// libdashmap and native dashmap N shards; `--shards same` gives native
+// dashmap libdashmap's default count (what scripts/bench.sh uses, so the
+// two differ only by the C layer); 0 (default) keeps each one's own.
 
 #include <algorithm>
 #include <atomic>
@@ -415,14 +416,15 @@ int cmd_workload(const Args &a) {
     double est = double(keys.n) * (ks + vs + 64) * names.size();
     bool interleave = est < 3.0 * (1ull << 30);
     FILE *out = open_csv(a.get("csv", "workload.csv"),
-                         "workload,threads,key_size,value_size,size_log2,map,run,ops,seconds,mops,errors,final_len,load1,capped");
+                         "workload,threads,key_size,value_size,size_log2,map,run,ops,seconds,mops,errors,final_len,load1,capped,shards");
     std::vector<std::vector<double>> mops(names.size());
     auto one = [&](size_t i, int run) {
         RunResult r = runners[i]->run_once(secs);
         double m = r.ops / r.seconds / 1e6;
         mops[i].push_back(m);
-        std::fprintf(out, "%s,%d,%zu,%zu,%d,%s,%d,%" PRIu64 ",%.6f,%.4f,%" PRIu64 ",%zu,%.2f,%" PRIu64 "\n", wname.c_str(),
-                     threads, ks, vs, log2, names[i].c_str(), run, r.ops, r.seconds, m, r.errors, r.final_len, load, r.capped);
+        std::fprintf(out, "%s,%d,%zu,%zu,%d,%s,%d,%" PRIu64 ",%.6f,%.4f,%" PRIu64 ",%zu,%.2f,%" PRIu64 ",%zu\n", wname.c_str(),
+                     threads, ks, vs, log2, names[i].c_str(), run, r.ops, r.seconds, m, r.errors, r.final_len, load, r.capped,
+                     peers::g_shards);
         std::fflush(out);
         if (r.capped)
             std::fprintf(stderr, "NOTE: %s %s: %" PRIu64 " round(s) cut short at the time cap\n", names[i].c_str(),
@@ -657,7 +659,13 @@ int main(int argc, char **argv) {
         }
         a.kv[k.substr(2)] = argv[i + 1];
     }
-    peers::g_shards = size_t(a.num("shards", 0));
+    if (a.get("shards", "0") == "same") {
+        dm_map *probe = dm_new();  // libdashmap's default shard count, for both
+        peers::g_shards = dm_shard_count(probe);
+        dm_free(probe);
+    } else {
+        peers::g_shards = size_t(a.num("shards", 0));
+    }
     rcu_register_thread();  // the main thread fills and frees liburcu tables
     int rc;
     try {

@@ -143,6 +143,11 @@ pub unsafe extern "C" fn dm_free(map: *mut dm_map) {
     if map.is_null() {
         return;
     }
+    // From inside a callback of this map (on this thread): released when
+    // the call running the callback returns.
+    if reentrancy::defer_release(id(map)) {
+        return;
+    }
     // Dropping entries runs no user code, but keep panics out of C regardless.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: the caller gives up this reference, which `Arc::into_raw` produced.

@@ -78,8 +78,8 @@ pub struct dm_iter {
 pub unsafe extern "C" fn dm_iter_new(map: *const dm_map) -> *mut dm_iter {
     ffi_boundary!(|_status| std::ptr::null_mut(), {
         check_args!(check_ptr(map));
-        // SAFETY: checked non-NULL live handle; `InCallback::enter` is not
-        // used because no callback runs, but the reference is taken the same way.
+        // SAFETY: checked non-NULL live handle. The cursor outlives this
+        // call, so it holds a reference of its own.
         unsafe { live(map)? };
         let map = unsafe {
             Arc::increment_strong_count(map);

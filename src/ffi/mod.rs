@@ -12,6 +12,7 @@
 #![allow(non_camel_case_types)]
 
 use std::ffi::c_void;
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use crate::map::Map;
@@ -74,6 +75,11 @@ pub type dm_status = i32;
 pub type dm_hasher = i32;
 
 /// A map handle. Opaque; create with `dm_new` and friends, release with `dm_free`.
+// Aligned to 128 bytes (a pair of cache lines, what the adjacent-line
+// prefetcher moves) so that the `Arc` reference counts in front of it, which
+// `dm_ref`, `dm_free` and iterators write, never share a line with the map's
+// fields that every call reads.
+#[repr(align(128))]
 pub struct dm_map {
     pub(crate) map: Map,
 }
@@ -211,31 +217,42 @@ pub(crate) unsafe fn live<'a>(map: *const dm_map) -> Result<&'a Map, dm_status> 
     Ok(unsafe { &(*map).map })
 }
 
-/// For calls that run callbacks: an extra reference that keeps the map alive
-/// even if the callback frees the caller's handle, and the mark that makes
-/// calls on this map from inside the callback return `DM_ERR_REENTRANT`.
+/// For calls that run callbacks: the mark that makes calls on this map from
+/// inside the callback return `DM_ERR_REENTRANT`, and that defers a release
+/// of this map by the callback (`dm_free`) until the call is over, so the
+/// caller's reference stays valid throughout. Taking an extra `Arc`
+/// reference instead would write the shared reference count on every call.
 pub(crate) struct InCallback {
-    // Field order matters: the mark is cleared before the reference is dropped.
-    _scope: reentrancy::CallbackScope,
-    handle: Arc<dm_map>,
+    scope: ManuallyDrop<reentrancy::CallbackScope>,
+    map: *const dm_map,
 }
 
 impl InCallback {
     /// # Safety
-    /// `map` must be a live handle from this library.
+    /// `map` must be a live handle from this library, and the caller's
+    /// reference must not be released by another thread during the call.
     pub(crate) unsafe fn enter(map: *const dm_map) -> Result<InCallback, dm_status> {
         // SAFETY: forwarded contract.
         unsafe { live(map) }?;
-        // SAFETY: a live handle came from `Arc::into_raw` and still owns at
-        // least one strong count, so taking another is sound.
-        let handle = unsafe {
-            Arc::increment_strong_count(map);
-            Arc::from_raw(map)
-        };
-        Ok(InCallback { _scope: reentrancy::CallbackScope::enter(id(map)), handle })
+        Ok(InCallback { scope: ManuallyDrop::new(reentrancy::CallbackScope::enter(id(map))), map })
     }
 
     pub(crate) fn map(&self) -> &Map {
-        &self.handle.map
+        // SAFETY: the caller's reference is live for the whole call (`enter`'s
+        // contract), and this thread's releases of it wait for `drop`.
+        unsafe { &(*self.map).map }
+    }
+}
+
+impl Drop for InCallback {
+    fn drop(&mut self) {
+        // SAFETY: dropped once, here; the mark goes first so that dropping
+        // the map (below) sees no callback running.
+        unsafe { ManuallyDrop::drop(&mut self.scope) };
+        for _ in 0..reentrancy::take_deferred(id(self.map)) {
+            // SAFETY: each deferred release stands for one reference that
+            // `dm_free` was given and did not release.
+            unsafe { Arc::decrement_strong_count(self.map) };
+        }
     }
 }
