@@ -99,7 +99,20 @@ pub struct Map {
 struct Bound {
     max: usize,
     /// Entries stored (expired ones included until removed).
-    count: AtomicUsize,
+    count: OwnLine<AtomicUsize>,
+}
+
+/// A value on cache lines of its own: `Bound::count` is written by every
+/// insert and remove of a bounded map, and must not evict the map's
+/// read-mostly fields (shard array, hasher keys) from other cores' caches.
+#[repr(align(128))]
+struct OwnLine<T>(T);
+
+impl<T> std::ops::Deref for OwnLine<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// Copies bytes into a new exact-size box, reporting allocation failure
@@ -128,7 +141,7 @@ impl Map {
         // the process when the allocation fails.
         let inner = DashMap::with_capacity_and_hasher_and_shard_amount(0, State::new(opts.hasher, opts.seed), shards);
         let clock = if opts.manual_clock { Clock::Manual(Default::default()) } else { Clock::Monotonic };
-        let bound = (opts.max_entries > 0).then(|| Bound { max: opts.max_entries, count: AtomicUsize::new(0) });
+        let bound = (opts.max_entries > 0).then(|| Bound { max: opts.max_entries, count: OwnLine(AtomicUsize::new(0)) });
         let map = Map { inner, clock, bound };
         if opts.capacity > 0 {
             let per_shard = opts.capacity.div_ceil(shards);
