@@ -8,69 +8,195 @@
 //! its caller is using (`dm_free` from inside the callback); the release is
 //! deferred until the callback's call returns. Only this thread can release
 //! the caller's reference during the call, so this needs no shared counter.
+//!
+//! Every call reads this state, so the common cases touch only `Fast`, a few
+//! words of thread-local storage reached in two instructions (see `fast`):
+//! no callback running (one load), and one callback running with nothing
+//! deferred (a couple of loads and stores on entry and exit). Nested
+//! callbacks of different maps and deferred releases use `SLOW`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
+
+/// The per-thread state every call reads.
+#[repr(C)]
+struct Fast {
+    /// Callback scopes open on this thread.
+    depth: usize,
+    /// The map of the outermost open scope (valid when `depth > 0`).
+    outer: usize,
+    /// Releases deferred and not yet handed back (entries of `Slow::deferred`).
+    deferred: usize,
+}
+
+/// The rest, in an ordinary thread-local.
+struct Slow {
+    /// Maps of the open scopes inside the outermost one, innermost last.
+    inner: Vec<usize>,
+    /// One entry per deferred release: the map it belongs to.
+    deferred: Vec<usize>,
+}
 
 thread_local! {
-    /// Maps (by address) whose callbacks are running on this thread, innermost last.
-    static ACTIVE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-    /// `ACTIVE.len()`, readable with one load: the hot path of every call.
-    static DEPTH: Cell<usize> = const { Cell::new(0) };
-    /// Releases of active maps' references asked for on this thread, one
-    /// entry per release, carried out when the map's callback scope ends.
-    static DEFERRED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    static SLOW: RefCell<Slow> = const { RefCell::new(Slow { inner: Vec::new(), deferred: Vec::new() }) };
 }
 
 /// True when this thread is inside a callback of the map at `id`.
-#[inline]
+#[inline(always)]
 pub fn is_active(id: usize) -> bool {
-    DEPTH.try_with(Cell::get).unwrap_or(0) > 0 && ACTIVE.try_with(|a| a.borrow().contains(&id)).unwrap_or(false)
+    // SAFETY: this thread's own `Fast` (see `fast`), not borrowed elsewhere.
+    let f = unsafe { &*fast::state() };
+    f.depth > 0 && (f.outer == id || (f.depth > 1 && in_inner_scope(id)))
+}
+
+#[cold]
+fn in_inner_scope(id: usize) -> bool {
+    SLOW.try_with(|s| s.borrow().inner.contains(&id)).unwrap_or(false)
 }
 
 /// When the map at `id` is running a callback on this thread, records one
-/// release of a reference to it for `take_deferred` and returns true; the
-/// caller must then not release it now. False otherwise.
+/// release of a reference to it, handed back by that scope's `exit`, and
+/// returns true: the caller must then not release it now. False otherwise.
 pub fn defer_release(id: usize) -> bool {
-    is_active(id) && DEFERRED.try_with(|d| d.borrow_mut().push(id)).is_ok()
+    if !is_active(id) || SLOW.try_with(|s| s.borrow_mut().deferred.push(id)).is_err() {
+        return false;
+    }
+    // SAFETY: as in `is_active`.
+    unsafe { (*fast::state()).deferred += 1 };
+    true
 }
 
-/// How many releases of the map at `id` were deferred on this thread, and
-/// forgets them: the caller carries them out. Call once its scope has ended.
-pub fn take_deferred(id: usize) -> usize {
-    DEFERRED
-        .try_with(|d| {
-            let mut d = d.borrow_mut();
-            let before = d.len();
-            d.retain(|&x| x != id);
-            before - d.len()
-        })
-        .unwrap_or(0)
-}
-
-/// Marks the map at `id` as running a callback on this thread until dropped
-/// (also during unwinding, so a panic never leaves a map marked).
+/// Marks the map at `id` as running a callback on this thread until `exit`
+/// (or, when unwinding, until dropped: a panic never leaves a map marked).
+/// Scopes nest: each ends before the one it was opened in.
 pub struct CallbackScope(usize);
 
 impl CallbackScope {
+    #[inline]
     pub fn enter(id: usize) -> CallbackScope {
-        let _ = ACTIVE.try_with(|a| {
-            let mut a = a.borrow_mut();
-            a.push(id);
-            let _ = DEPTH.try_with(|d| d.set(a.len()));
-        });
+        // SAFETY: as in `is_active`.
+        let f = unsafe { &mut *fast::state() };
+        if f.depth == 0 {
+            f.outer = id;
+        } else {
+            // Fails only while the thread's locals are being destroyed.
+            let _ = SLOW.try_with(|s| s.borrow_mut().inner.push(id));
+        }
+        f.depth += 1;
         CallbackScope(id)
+    }
+
+    /// Ends the scope; returns how many releases of the map were deferred
+    /// during it, which the caller must now carry out.
+    #[inline]
+    pub fn exit(self) -> usize {
+        let id = self.0;
+        std::mem::forget(self);
+        end(id)
     }
 }
 
 impl Drop for CallbackScope {
     fn drop(&mut self) {
-        let _ = ACTIVE.try_with(|a| {
-            let mut a = a.borrow_mut();
-            if let Some(pos) = a.iter().rposition(|&x| x == self.0) {
-                a.remove(pos);
-            }
-            let _ = DEPTH.try_with(|d| d.set(a.len()));
-        });
+        // Only reached without `exit`: releases deferred meanwhile, if any,
+        // are dropped (leaking those references, never freeing too early).
+        end(self.0);
+    }
+}
+
+/// Closes the innermost scope (that of `id`); once no scope of `id` is
+/// left, takes its deferred releases and returns their number.
+#[inline]
+fn end(id: usize) -> usize {
+    // SAFETY: as in `is_active`.
+    let f = unsafe { &mut *fast::state() };
+    match f.depth {
+        0 => return 0,
+        1 => f.depth = 0,
+        _ => {
+            let _ = SLOW.try_with(|s| s.borrow_mut().inner.pop());
+            f.depth -= 1;
+        }
+    }
+    if f.deferred == 0 || is_active(id) {
+        return 0;
+    }
+    take_deferred(id)
+}
+
+#[cold]
+fn take_deferred(id: usize) -> usize {
+    let taken = SLOW
+        .try_with(|s| {
+            let mut s = s.borrow_mut();
+            let before = s.deferred.len();
+            s.deferred.retain(|&x| x != id);
+            before - s.deferred.len()
+        })
+        .unwrap_or(0);
+    // SAFETY: as in `is_active`.
+    unsafe { (*fast::state()).deferred -= taken };
+    taken
+}
+
+/// Where this thread's `Fast` lives.
+///
+/// A `thread_local!` in a shared library is reached through a call to
+/// `__tls_get_addr` (the general-dynamic TLS model; stable Rust offers no
+/// other); that call was a tenth of a `dm_get_copy`. On x86-64 glibc, `Fast`
+/// is declared in assembly with the initial-exec model instead: one load
+/// from the GOT plus the thread pointer, as C gets from
+/// `__attribute__((tls_model("initial-exec")))`. glibc reserves static TLS
+/// for such libraries, also when they are loaded with `dlopen`.
+#[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
+mod fast {
+    use super::Fast;
+
+    std::arch::global_asm!(
+        ".pushsection .tbss,\"awT\",@nobits",
+        ".p2align 3",
+        ".local dm_reentrancy_state",
+        ".type dm_reentrancy_state,@object",
+        ".size dm_reentrancy_state,24",
+        "dm_reentrancy_state:",
+        ".zero 24",
+        ".popsection",
+    );
+    const _: () = assert!(std::mem::size_of::<Fast>() == 24 && std::mem::align_of::<Fast>() <= 8);
+
+    /// This thread's `Fast`: zero-initialised by the loader, used only by
+    /// this thread, for as long as the thread runs.
+    #[inline(always)]
+    pub fn state() -> *mut Fast {
+        let p: *mut Fast;
+        // SAFETY: reads the GOT entry holding the block's offset from the
+        // thread pointer, and the thread pointer (`fs:0` points to itself on
+        // x86-64 Linux); writes only the output register and the flags.
+        unsafe {
+            std::arch::asm!(
+                "mov {p}, qword ptr [rip + dm_reentrancy_state@GOTTPOFF]",
+                "add {p}, qword ptr fs:[0]",
+                p = out(reg) p,
+                options(pure, readonly, nostack),
+            );
+        }
+        p
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu")))]
+mod fast {
+    use super::Fast;
+    use std::cell::UnsafeCell;
+
+    thread_local! {
+        static FAST: UnsafeCell<Fast> = const { UnsafeCell::new(Fast { depth: 0, outer: 0, deferred: 0 }) };
+    }
+
+    /// This thread's `Fast` (constant-initialised and never destroyed, so
+    /// the pointer stays valid for the thread's life).
+    #[inline]
+    pub fn state() -> *mut Fast {
+        FAST.with(UnsafeCell::get)
     }
 }
 
@@ -84,9 +210,10 @@ mod tests {
         {
             let _a = CallbackScope::enter(1);
             let _b = CallbackScope::enter(2);
-            assert!(is_active(1) && is_active(2));
+            let _c = CallbackScope::enter(3);
+            assert!(is_active(1) && is_active(2) && is_active(3) && !is_active(4));
         }
-        assert!(!is_active(1) && !is_active(2));
+        assert!(!is_active(1) && !is_active(2) && !is_active(3));
         let r = std::panic::catch_unwind(|| {
             let _a = CallbackScope::enter(3);
             panic!("boom");
@@ -98,14 +225,14 @@ mod tests {
     #[test]
     fn releases_are_deferred_only_while_active() {
         assert!(!defer_release(7), "not in a callback: release now");
-        {
-            let _a = CallbackScope::enter(7);
-            let _b = CallbackScope::enter(8);
-            assert!(defer_release(7) && defer_release(7) && defer_release(8));
-            assert!(!defer_release(9));
-        }
-        assert_eq!(take_deferred(7), 2);
-        assert_eq!(take_deferred(7), 0, "taken once");
-        assert_eq!(take_deferred(8), 1);
+        let a = CallbackScope::enter(7);
+        let b = CallbackScope::enter(8);
+        assert!(defer_release(7) && defer_release(7) && defer_release(8));
+        assert!(!defer_release(9));
+        assert_eq!(b.exit(), 1);
+        assert_eq!(a.exit(), 2);
+        assert!(!is_active(7) && !defer_release(7));
+        let c = CallbackScope::enter(9);
+        assert_eq!(c.exit(), 0, "nothing left over from earlier scopes");
     }
 }

@@ -12,7 +12,6 @@
 #![allow(non_camel_case_types)]
 
 use std::ffi::c_void;
-use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use crate::map::Map;
@@ -223,7 +222,7 @@ pub(crate) unsafe fn live<'a>(map: *const dm_map) -> Result<&'a Map, dm_status> 
 /// caller's reference stays valid throughout. Taking an extra `Arc`
 /// reference instead would write the shared reference count on every call.
 pub(crate) struct InCallback {
-    scope: ManuallyDrop<reentrancy::CallbackScope>,
+    scope: Option<reentrancy::CallbackScope>,
     map: *const dm_map,
 }
 
@@ -231,10 +230,11 @@ impl InCallback {
     /// # Safety
     /// `map` must be a live handle from this library, and the caller's
     /// reference must not be released by another thread during the call.
+    #[inline]
     pub(crate) unsafe fn enter(map: *const dm_map) -> Result<InCallback, dm_status> {
         // SAFETY: forwarded contract.
         unsafe { live(map) }?;
-        Ok(InCallback { scope: ManuallyDrop::new(reentrancy::CallbackScope::enter(id(map))), map })
+        Ok(InCallback { scope: Some(reentrancy::CallbackScope::enter(id(map))), map })
     }
 
     pub(crate) fn map(&self) -> &Map {
@@ -245,11 +245,12 @@ impl InCallback {
 }
 
 impl Drop for InCallback {
+    #[inline]
     fn drop(&mut self) {
-        // SAFETY: dropped once, here; the mark goes first so that dropping
-        // the map (below) sees no callback running.
-        unsafe { ManuallyDrop::drop(&mut self.scope) };
-        for _ in 0..reentrancy::take_deferred(id(self.map)) {
+        // The mark goes first, so that dropping the map (below) sees no
+        // callback running.
+        let deferred = self.scope.take().map_or(0, reentrancy::CallbackScope::exit);
+        for _ in 0..deferred {
             // SAFETY: each deferred release stands for one reference that
             // `dm_free` was given and did not release.
             unsafe { Arc::decrement_strong_count(self.map) };
