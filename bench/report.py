@@ -190,6 +190,7 @@ def report(results, md_path):
     G = medians(read_csv(os.path.join(results, "goals.csv")))
     mem = read_csv(os.path.join(results, "memory.csv"))
     batch = read_csv(os.path.join(results, "batch.csv"))
+    shard_rows = read_csv(os.path.join(results, "shards.csv"))
     crit = read_csv(os.path.join(results, "criterion.csv"))
     model, cpus, hyper, ram = machine()
     L = []
@@ -205,6 +206,11 @@ def report(results, md_path):
     L.append(f"- **Library:** commit `{meta.get('git', '?')}`{' with uncommitted changes in src/' if meta.get('git_dirty_src') else ''}"
              f"{' (built from a clean `git archive` snapshot, BENCH_SNAPSHOT=1)' if meta.get('snapshot') else ''}, "
              "release profile (LTO, 1 codegen unit), linked as `libdashmap.so`; harness C++17 `-O2`")
+    shards_used = sorted({int(r.get("shards") or 0) for r in read_csv(os.path.join(results, "goals.csv"))} - {0})
+    if shards_used:
+        L.append(f"- **Shards:** libdashmap's default ({', '.join(map(str, shards_used))} on this machine: 4 × CPUs, at "
+                 "least 64); native dashmap is given the same count (`dmbench --shards same`), so the two differ only "
+                 "by the C layer. dashmap's own default here would be 8: see [Shard count](#shard-count).")
     la0, la1 = meta.get("loadavg_start", "?"), " ".join(meta.get("loadavg_end", []))
     L.append(f"- **Noise:** load average {la0} at the start, {la1} at the end; the `load1` column of the CSVs "
              "records it for every configuration. On this shared 2-core VM other jobs were running, so absolute "
@@ -230,7 +236,7 @@ def report(results, md_path):
         for w in GOAL_WORKLOADS:
             r = ratio(g(w, ours), g(w, NATIVE[ours]))
             if r is not None:
-                L.append(f"| {LABEL[ours]} ≥ 0.90× {LABEL[NATIVE[ours]]}, {w} | {r:.2f}× "
+                L.append(f"| {LABEL[ours]} ≥ 0.90× {LABEL[NATIVE[ours]]} (same shards), {w} | {r:.2f}× "
                          f"({g(w, ours):.2f} vs {g(w, NATIVE[ours]):.2f} Mop/s) | ≥ 0.90× | {'PASS' if r >= 0.9 else 'MISS'} |")
     r = ratio(g("ReadHeavy", "dm_fast"), g("ReadHeavy", "dm_sip"))
     if r is not None:
@@ -325,6 +331,34 @@ def report(results, md_path):
         errs = sum(v[3] for v in W.values()) + sum(v[3] for v in G.values())
         L.append(f"Operations that returned an unexpected result (a read miss on a present key, …), all maps, all runs: **{errs}**.\n")
 
+    # ---------------------------------------------------------- shards ----
+    if shard_rows:
+        S = defaultdict(list)
+        for r in shard_rows:
+            S[(r["workload"], int(r["threads"]), int(r["shards"]), r["map"])].append(float(r["mops"]))
+        S = {k: statistics.median(v) for k, v in S.items()}
+        counts = sorted({k[2] for k in S})
+        smaps = [m for m in ALL if any(k[3] == m for k in S)]
+        L.append("## Shard count\n")
+        L.append("Each shard is a reader-writer lock over its own table; every operation, reads included, writes its "
+                 "shard's lock word. With few shards, two threads often hit the same lock's cache line, which then "
+                 "moves between the cores on every operation. Mop/s (median) by shard count, 16 B keys, 64 B values, "
+                 "2^14 keys, libdashmap and native dashmap given the same count. dashmap's default is 4 × CPUs (8 on "
+                 "this 2-CPU machine); libdashmap's is the same but at least 64, which costs an empty map about 8 KiB "
+                 "(`dm_with_shards` / `dm_options.shards` choose fewer).\n")
+        for w in ("ReadHeavy", "Exchange"):
+            for t in sorted({k[1] for k in S if k[0] == w}):
+                L.append(f"**{w}, {t} thread{'s' if t > 1 else ''}**\n")
+                L.append("| shards | " + " | ".join(LABEL[m] for m in smaps) + " |")
+                L.append("|---|" + "---|" * len(smaps))
+                for n in counts:
+                    L.append(f"| {n} | " + " | ".join(fmt(S.get((w, t, n, m))) for m in smaps) + " |")
+                L.append("")
+        cats = [str(n) for n in counts]
+        series = {LABEL[m]: [S.get(("ReadHeavy", 2, n, m)) for n in counts] for m in smaps}
+        p = P.bars("shards", "ReadHeavy, 2 threads: Mop/s by shard count", "Mop/s", cats, series)
+        L.append(f"![shard count]({rel(p)})\n")
+
     # ---------------------------------------------------------- memory ----
     if mem:
         L.append("## Memory per entry\n")
@@ -339,9 +373,10 @@ def report(results, md_path):
             L.append(f"| {LABEL.get(r['map'], r['map'])} | {r['count']} | {float(r['bytes_per_entry']):.1f} | {float(r['ratio']):.2f}× | "
                      + (f"{r['stats_len']} | {r['stats_capacity']} | {r['stats_key_bytes']} | {r['stats_value_bytes']} |" if st else "– | – | – | – |"))
         L.append("")
-        L.append("2^20 entries spread over the default 8 shards is 2^17 per shard; hashbrown keeps ≤ 7/8 load, so "
-                 "each shard table gets 2^18 buckets (50% full). With 917504 = 7/8·2^20 entries the same tables are "
-                 "7/8 full: the difference between the two rows is table slack, not per-entry cost.\n")
+        L.append("hashbrown keeps each shard's table at most 7/8 full and sizes it to a power of two, so 2^20 "
+                 "entries over a power-of-two number of shards fill each table to 50%; with 917504 = 7/8·2^20 "
+                 "entries the same tables are 7/8 full. The difference between the two rows is table slack, not "
+                 "per-entry cost.\n")
         cats = [LABEL.get(r["map"], r["map"]) for r in mem if int(r["count"]) == 1 << 20]
         vals = [float(r["bytes_per_entry"]) for r in mem if int(r["count"]) == 1 << 20]
         if cats:
@@ -352,8 +387,11 @@ def report(results, md_path):
     # ----------------------------------------------------------- batch ----
     if batch:
         L.append("## Batches\n")
-        L.append("Single thread, 65536 keys (16 B) in random order, 64 B values, map pre-sized; ns per key "
-                 "(median of 5). Single = one `dm_insert` / `dm_get_copy` / `dm_remove` call per key.\n")
+        L.append("Single thread, 65536 keys (16 B), 64 B values, map pre-sized; ns per key (median of 5). Single = "
+                 "one `dm_insert` / `dm_get_copy` / `dm_remove` call per key; single and batched runs alternate. "
+                 "Keys are inserted in one random order and looked up or removed in another, independent one (in "
+                 "insertion order, entries allocated one after the other would be read one after the other, and "
+                 "the allocator's layout, not the call, would decide the result).\n")
         L.append("| Hasher | Batch op | Keys/batch | ns/key batched | ns/key single | Speedup |")
         L.append("|---|---|---|---|---|---|")
         for b in batch:
@@ -369,7 +407,8 @@ def report(results, md_path):
     # ------------------------------------------------------- criterion ----
     if crit:
         L.append("## Rust criterion suite (`benches/maps.rs`)\n")
-        L.append("The `dm_*` functions called from Rust (statically linked, LTO) against dashmap used natively and "
+        L.append("The `dm_*` functions called from Rust (statically linked, LTO) against dashmap used natively "
+                 "(with the C API's shard count) and "
                  "`HashMap`s behind std `RwLock`, parking_lot `RwLock` and std `Mutex`; SipHash-1-3 except `*_fast` "
                  "(foldhash). 2^14 16 B keys with 64 B values (+ 2^14 8-byte counters). Total Mop/s (all threads), "
                  "median. `insert` adds fresh keys (removed again untimed); `remove` removes present keys "
@@ -408,7 +447,7 @@ def report(results, md_path):
         for op, fn in (("get", "dm_get_copy"), ("insert", "dm_insert"), ("remove", "dm_remove"), ("update", "dm_entry_update")):
             a, b, c, d = pi.get(("dm_sip", op)), pi.get(("native_sip", op)), pi.get(("dm_fast", op)), pi.get(("native_fast", op))
             L.append(f"| {op} (`{fn}`) | {a or '–'} | {b or '–'} | {fmt(ratio(a, b))}× | {c or '–'} | {d or '–'} | {fmt(ratio(c, d))}× |")
-        for op, single in (("extend", "insert"), ("get_many", "get")):
+        for op, single in (("extend", "insert"), ("get_many", "get"), ("remove_many", "remove")):
             if ("dm_sip", op) in pi:
                 L.append(f"| dm_{op}, per key | {pi[('dm_sip', op)]} | – | – | – | – | – |")
         L.append("")

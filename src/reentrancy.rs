@@ -154,7 +154,11 @@ mod fast {
     std::arch::global_asm!(
         ".pushsection .tbss,\"awT\",@nobits",
         ".p2align 3",
-        ".local dm_reentrancy_state",
+        // Global but hidden: visible to every object file of this library
+        // (the compiler may place users in other codegen units), never
+        // exported from the shared library.
+        ".globl dm_reentrancy_state",
+        ".hidden dm_reentrancy_state",
         ".type dm_reentrancy_state,@object",
         ".size dm_reentrancy_state,24",
         "dm_reentrancy_state:",
