@@ -143,7 +143,8 @@ typedef struct {
   dm_hasher hasher;
   /**
    * 0 = random keys per map. Non-zero: hashing and shard placement are
-   * the same in every run and process (reproducible, but predictable).
+   * the same in every run and process of this library version
+   * (reproducible, but predictable).
    */
   uint64_t seed;
   /**

@@ -37,28 +37,29 @@ impl State {
 }
 
 impl State {
-    /// The hash of a key: exactly `self.hash_one(key)`, with the hasher chosen
-    /// once, so the foldhash path compiles to a few inlined instructions
-    /// instead of dispatching on every `Hasher` call.
+    /// The hash of a key: its bytes alone through the map's hasher (both
+    /// functions fold the length into their final block, so no length
+    /// prefix is needed), with the hasher chosen once per key.
+    /// `Record`'s `Hash` impl feeds a `Hasher` the same bytes, so dashmap's
+    /// own hashing of stored records agrees.
     #[inline(always)]
     pub fn hash_key(&self, key: &[u8]) -> u64 {
         match self {
-            State::Fast(state) => state.hash_one(key),
+            State::Fast(state) => {
+                let mut h = state.build_hasher();
+                h.write(key);
+                h.finish()
+            }
             State::Sip { k0, k1 } => sip_hash(*k0, *k1, key),
         }
     }
 }
 
-/// SipHash-1-3 of a key as `Hash for [u8]` feeds it: the length as a `usize`,
-/// then the bytes. After the 8-byte prefix no partial word is buffered, so
-/// `hash` takes siphasher's one-shot path for the bytes and skips the
-/// streaming `write` and its tail bookkeeping. Out of line: inlined into
-/// every entry point it costs more in register spills than the call.
+/// SipHash-1-3 of a key. Out of line: inlined into every entry point it
+/// costs more in register spills than the call.
 #[inline(never)]
 fn sip_hash(k0: u64, k1: u64, key: &[u8]) -> u64 {
-    let mut h = SipHasher13::new_with_keys(k0, k1);
-    h.write_usize(key.len());
-    h.hash(key)
+    SipHasher13::new_with_keys(k0, k1).hash(key)
 }
 
 /// Two secret 64-bit keys. std's `RandomState` is seeded from the OS once per
@@ -117,14 +118,17 @@ mod tests {
 
     #[test]
     fn hash_key_equals_the_build_hasher() {
-        // dashmap rehashes stored keys through `BuildHasher`; lookups use
+        // dashmap hashes stored keys through `BuildHasher` and a `Hasher`
+        // that is given the key's bytes (`Record`'s `Hash`); lookups use
         // `hash_key`: they must agree for every kind, seed and length.
         for kind in [HasherKind::SipHash, HasherKind::Fast] {
             for seed in [0, 1, 42] {
                 let state = State::new(kind, seed);
                 for len in 0..70 {
                     let key: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(31)).collect();
-                    assert_eq!(state.hash_key(&key), state.hash_one(key.as_slice()), "{kind:?} seed {seed} len {len}");
+                    let mut h = state.build_hasher();
+                    h.write(&key);
+                    assert_eq!(state.hash_key(&key), h.finish(), "{kind:?} seed {seed} len {len}");
                 }
             }
         }
@@ -133,13 +137,13 @@ mod tests {
     #[test]
     fn seeded_hashing_is_reproducible_and_random_is_not() {
         for kind in [HasherKind::SipHash, HasherKind::Fast] {
-            let a = State::new(kind, 42).hash_one(b"key".as_slice());
-            let b = State::new(kind, 42).hash_one(b"key".as_slice());
+            let a = State::new(kind, 42).hash_key(b"key");
+            let b = State::new(kind, 42).hash_key(b"key");
             assert_eq!(a, b, "{kind:?}");
-            let c = State::new(kind, 43).hash_one(b"key".as_slice());
+            let c = State::new(kind, 43).hash_key(b"key");
             assert_ne!(a, c, "{kind:?}");
-            let r1 = State::new(kind, 0).hash_one(b"key".as_slice());
-            let r2 = State::new(kind, 0).hash_one(b"key".as_slice());
+            let r1 = State::new(kind, 0).hash_key(b"key");
+            let r2 = State::new(kind, 0).hash_key(b"key");
             assert_ne!(r1, r2, "{kind:?}: seed 0 must draw fresh keys");
         }
     }

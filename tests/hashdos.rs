@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -23,7 +23,12 @@ const MASK: u64 = (1 << 14) - 1;
 /// keys foldhash's fixed state with that seed.
 fn crafted_keys() -> Vec<[u8; 8]> {
     let state = foldhash::fast::FixedState::with_seed(SEED);
-    (0u64..).map(u64::to_le_bytes).filter(|k| state.hash_one(&k[..]) & MASK == 0).take(KEYS).collect()
+    let hash = |k: &[u8]| {
+        let mut h = state.build_hasher();
+        h.write(k);
+        h.finish()
+    };
+    (0u64..).map(u64::to_le_bytes).filter(|k| hash(&k[..]) & MASK == 0).take(KEYS).collect()
 }
 
 fn random_keys() -> Vec<[u8; 8]> {

@@ -29,7 +29,8 @@ pub struct dm_options {
     /// `DM_HASHER_SIPHASH` (default) or `DM_HASHER_FAST`.
     pub hasher: dm_hasher,
     /// 0 = random keys per map. Non-zero: hashing and shard placement are
-    /// the same in every run and process (reproducible, but predictable).
+    /// the same in every run and process of this library version
+    /// (reproducible, but predictable).
     pub seed: u64,
     /// 0 = unbounded. Otherwise inserting a new key while the map holds this
     /// many entries returns `DM_ERR_FULL` (expired entries in the key's shard

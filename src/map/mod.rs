@@ -153,7 +153,7 @@ impl Map {
     }
 
     /// The hash of a key; equal to what dashmap itself computes for a stored
-    /// `Record` (both hash the `[u8]` key), so its own methods stay valid.
+    /// `Record` (both hash the key's bytes alone), so its own methods stay valid.
     #[inline(always)]
     fn hash(&self, key: &[u8]) -> u64 {
         self.inner.hasher().hash_key(key)

@@ -189,9 +189,10 @@ impl Drop for Record {
 }
 
 /// Hashes like the bare key (`[u8]`), so lookups by `&[u8]` find records.
+/// The key's bytes alone, as `State::hash_key` hashes a key.
 impl Hash for Record {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key().hash(state)
+        state.write(self.key())
     }
 }
 

@@ -141,7 +141,8 @@ pub const Options = struct {
     shards: usize = 0,
     hasher: Hasher = .siphash,
     /// 0: random keys per map. Non-zero: hashing and shard placement are the
-    /// same in every run and process (reproducible, but predictable).
+    /// same in every run and process of this library version (reproducible,
+    /// but predictable).
     seed: u64 = 0,
     /// 0: unbounded. Otherwise a new key is refused with `error.Full` while
     /// the map holds this many entries (expired ones in the key's shard are
