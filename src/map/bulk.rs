@@ -34,7 +34,7 @@ impl ByteList for [&[u8]] {
 /// a batch had five such blocks).
 #[derive(Default)]
 struct Scratch {
-    /// (shard, hash) of each key, in the caller's order.
+    /// (shard, hash) of each key (of a `get_many` chunk), in the caller's order.
     hashed: Vec<(usize, u64)>,
     /// Counting-sort cursor per shard.
     next: Vec<usize>,
@@ -43,8 +43,7 @@ struct Scratch {
     /// `extend`'s records, built before any lock is taken; afterwards the
     /// records it replaced, freed once no lock is held.
     records: Vec<Option<Record>>,
-    /// `get_many`: the hashes of one chunk, and which shards it needs.
-    hashes: Vec<u64>,
+    /// `get_many`: which shards a chunk needs.
     needed: Vec<bool>,
 }
 
@@ -54,16 +53,15 @@ const KEEP_ENTRIES: usize = 1 << 16;
 
 impl Scratch {
     const fn new() -> Scratch {
-        Scratch { hashed: Vec::new(), next: Vec::new(), plan: Vec::new(), records: Vec::new(), hashes: Vec::new(), needed: Vec::new() }
+        Scratch { hashed: Vec::new(), next: Vec::new(), plan: Vec::new(), records: Vec::new(), needed: Vec::new() }
     }
 
     /// Empties the buffers, freeing the records they still hold; keeps their
     /// memory for the next call unless a buffer grew past `KEEP_ENTRIES`.
     fn recycle(mut self) -> Option<Scratch> {
         self.records.clear();
-        let largest = [self.hashed.capacity(), self.next.capacity(), self.plan.capacity(), self.records.capacity()]
+        let largest = [self.hashed.capacity(), self.next.capacity(), self.plan.capacity(), self.records.capacity(), self.needed.capacity()]
             .into_iter()
-            .chain([self.hashes.capacity(), self.needed.capacity()])
             .max()
             .unwrap_or(0);
         (largest <= KEEP_ENTRIES).then_some(self)
@@ -186,23 +184,26 @@ impl Map {
         guards.try_reserve_exact(shards.len()).map_err(|_| Error::NoMemory)?;
         guards.resize_with(shards.len(), || None);
         with_scratch(|s| {
-            reset(&mut s.hashes, keys.count().min(GET_MANY_CHUNK))?;
+            reset(&mut s.hashed, keys.count().min(GET_MANY_CHUNK))?;
             reset(&mut s.needed, shards.len())?;
             for start in (0..keys.count()).step_by(GET_MANY_CHUNK) {
                 let end = keys.count().min(start + GET_MANY_CHUNK);
-                s.hashes.clear();
-                s.hashes.extend((start..end).map(|i| self.hash(keys.at(i))));
+                s.hashed.clear();
+                s.hashed.extend((start..end).map(|i| {
+                    let hash = self.hash(keys.at(i));
+                    (self.shard_index(hash), hash)
+                }));
                 s.needed.clear();
                 s.needed.resize(shards.len(), false);
-                for &h in &s.hashes {
-                    s.needed[self.shard_index(h)] = true;
+                for &(shard, _) in &s.hashed {
+                    s.needed[shard] = true;
                 }
                 for (shard, _) in s.needed.iter().enumerate().filter(|(_, &n)| n) {
                     guards[shard] = Some(shards[shard].read());
                 }
                 pipeline(end - start, |stage, j| {
-                    let hash = s.hashes[j];
-                    let table = guards[self.shard_index(hash)].as_ref().ok_or(Error::Invalid)?;
+                    let (shard, hash) = s.hashed[j];
+                    let table = guards[shard].as_ref().ok_or(Error::Invalid)?;
                     match stage {
                         Stage::Probe => probe_lines(table, hash),
                         Stage::Record => candidate_record(table, hash),
