@@ -34,12 +34,10 @@ impl State {
             HasherKind::Fast => State::Fast(FixedState::with_seed(k0)),
         }
     }
-}
 
-impl State {
-    /// The hash of a key: its bytes alone through the map's hasher (both
-    /// functions fold the length into their final block, so no length
-    /// prefix is needed), with the hasher chosen once per key.
+    /// The hash of a key: its bytes alone through the map's hasher (no
+    /// length prefix: SipHash puts the length in its final block, foldhash
+    /// rotates its state by it), with the hasher chosen once per key.
     /// `Record`'s `Hash` impl feeds a `Hasher` the same bytes, so dashmap's
     /// own hashing of stored records agrees.
     #[inline(always)]

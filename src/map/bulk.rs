@@ -47,9 +47,10 @@ struct Scratch {
     needed: Vec<bool>,
 }
 
-/// A thread keeps its buffers only while they are this small (in entries),
-/// so one huge batch does not pin memory for the thread's lifetime.
-const KEEP_ENTRIES: usize = 1 << 16;
+/// A thread keeps its buffers only while they are this small (in entries,
+/// about 200 KiB in all), so a large batch does not pin memory for the
+/// thread's lifetime; for larger batches one allocation per call is noise.
+const KEEP_ENTRIES: usize = 1 << 12;
 
 impl Scratch {
     const fn new() -> Scratch {
