@@ -165,7 +165,9 @@ impl Map {
     fn locate(&self, key: &[u8]) -> (u64, &Shard) {
         let hash = self.hash(key);
         let idx = self.inner.determine_shard(hash as usize);
-        (hash, &self.inner.shards()[idx])
+        let shard = &self.inner.shards()[idx];
+        prefetch::prefetch_for_write(shard);
+        (hash, shard)
     }
 
     #[inline]

@@ -79,6 +79,23 @@ pub fn candidate_record(table: &Table, hash: u64) {
     }
 }
 
+/// Hints the CPU to fetch the line at `p` in exclusive state, ready to be
+/// written (`prefetchw`).
+#[inline(always)]
+pub fn prefetch_for_write<T>(p: *const T) {
+    // The intrinsic's ET0 hint becomes a plain prefetch unless the whole
+    // crate is built for CPUs with PRFCHW; x86-64 CPUs without it execute
+    // the instruction as a no-op, so it is emitted directly.
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults, reads or writes nothing
+    // the program can observe, and leaves the flags alone.
+    unsafe {
+        std::arch::asm!("prefetchw [{p}]", p = in(reg) p, options(nostack, preserves_flags, readonly));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 #[inline(always)]
 fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
