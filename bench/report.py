@@ -215,6 +215,14 @@ def why_missed(W, g, batch):
                    "walk misses the cache after random-order frees: about half the time of `dm_extend` in a "
                    "`perf` profile) and its hash, which batching cannot share; what a batch saves (one lock and "
                    "one boundary crossing per call) is small next to them.")
+    gm = [b for b in batch if b["op"] == "get_many" and b["hasher"] == "sip"]
+    if gm:
+        one = statistics.median(float(b["single_ns_per_key"]) for b in gm)
+        sp = ", ".join(f"{one / float(b['ns_per_key']):.2f}× at {b['batch']}" for b in gm)
+        out.append(f"- **`dm_get_many`.** Per key against one `dm_get_copy` ({one:.0f} ns): {sp} keys per call. A "
+                   "lookup waits on three dependent cache misses (control bytes, slot, entry); the batch prefetches "
+                   "them for the keys ahead, so the gain grows with the batch and is capped by how many misses the "
+                   "machine overlaps. Small batches pay the per-call planning without enough keys to overlap.")
     out.append("")
     return out
 
@@ -288,11 +296,16 @@ def report(results, md_path):
     for op, single in (("extend", "dm_insert"), ("get_many", "dm_get_copy")):
         rows = [b for b in batch if b["op"] == op and b["hasher"] == "sip"]
         if rows:
-            best = max(rows, key=lambda b: float(b["speedup"]))
-            b256 = next((b for b in rows if b["batch"] == "256"), best)
-            L.append(f"| dm_{op} ≥ 2× {single} per key (SipHash) | {float(b256['speedup']):.2f}× at 256 keys/batch "
-                     f"({float(b256['ns_per_key']):.1f} vs {float(b256['single_ns_per_key']):.1f} ns/key); best "
-                     f"{float(best['speedup']):.2f}× at {best['batch']} | ≥ 2.00× | {'PASS' if float(b256['speedup']) >= 2 else 'MISS'} |")
+            # The single-call runs measure the same thing in every row: their
+            # median over all rows is a steadier baseline than one row's.
+            one = statistics.median(float(b["single_ns_per_key"]) for b in rows)
+            sp = {b["batch"]: one / float(b["ns_per_key"]) for b in rows}
+            b256 = "256" if "256" in sp else max(sp, key=sp.get)
+            best = max(sp, key=sp.get)
+            L.append(f"| dm_{op} ≥ 2× {single} per key (SipHash) | {sp[b256]:.2f}× at {b256} keys/batch "
+                     f"({float(next(b for b in rows if b['batch'] == b256)['ns_per_key']):.1f} vs {one:.1f} ns/key, "
+                     f"the median single call of all rows); best {sp[best]:.2f}× at {best} | ≥ 2.00× | "
+                     f"{'PASS' if sp[b256] >= 2 else 'MISS'} |")
     L.append("")
     if G:
         cats = GOAL_WORKLOADS
