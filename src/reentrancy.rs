@@ -10,16 +10,23 @@
 //! the caller's reference during the call, so this needs no shared counter.
 //!
 //! Every call reads this state, so the common cases touch only `Fast`, a few
-//! words of thread-local storage reached in two instructions (see `fast`):
+//! words of thread-local storage reached in two instructions (see `crate::tls`):
 //! no callback running (one load), and one callback running with nothing
 //! deferred (a couple of loads and stores on entry and exit). Nested
 //! callbacks of different maps and deferred releases use `SLOW`.
 
 use std::cell::RefCell;
 
-/// The per-thread state every call reads.
+/// This thread's `Fast`.
+#[inline(always)]
+fn fast_state() -> *mut Fast {
+    // SAFETY: `tls::state` points to this thread's block for the thread's life.
+    unsafe { std::ptr::addr_of_mut!((*crate::tls::state()).reentrancy) }
+}
+
+/// The per-thread state every call reads (in `crate::tls`).
 #[repr(C)]
-struct Fast {
+pub(crate) struct Fast {
     /// Callback scopes open on this thread.
     depth: usize,
     /// The map of the outermost open scope (valid when `depth > 0`).
@@ -43,8 +50,8 @@ thread_local! {
 /// True when this thread is inside a callback of the map at `id`.
 #[inline(always)]
 pub fn is_active(id: usize) -> bool {
-    // SAFETY: this thread's own `Fast` (see `fast`), not borrowed elsewhere.
-    let f = unsafe { &*fast::state() };
+    // SAFETY: this thread's own `Fast` (see `crate::tls`), not borrowed elsewhere.
+    let f = unsafe { &*fast_state() };
     f.depth > 0 && (f.outer == id || (f.depth > 1 && in_inner_scope(id)))
 }
 
@@ -61,7 +68,7 @@ pub fn defer_release(id: usize) -> bool {
         return false;
     }
     // SAFETY: as in `is_active`.
-    unsafe { (*fast::state()).deferred += 1 };
+    unsafe { (*fast_state()).deferred += 1 };
     true
 }
 
@@ -74,7 +81,7 @@ impl CallbackScope {
     #[inline]
     pub fn enter(id: usize) -> CallbackScope {
         // SAFETY: as in `is_active`.
-        let f = unsafe { &mut *fast::state() };
+        let f = unsafe { &mut *fast_state() };
         if f.depth == 0 {
             f.outer = id;
         } else {
@@ -108,7 +115,7 @@ impl Drop for CallbackScope {
 #[inline]
 fn end(id: usize) -> usize {
     // SAFETY: as in `is_active`.
-    let f = unsafe { &mut *fast::state() };
+    let f = unsafe { &mut *fast_state() };
     match f.depth {
         0 => return 0,
         1 => f.depth = 0,
@@ -134,74 +141,8 @@ fn take_deferred(id: usize) -> usize {
         })
         .unwrap_or(0);
     // SAFETY: as in `is_active`.
-    unsafe { (*fast::state()).deferred -= taken };
+    unsafe { (*fast_state()).deferred -= taken };
     taken
-}
-
-/// Where this thread's `Fast` lives.
-///
-/// A `thread_local!` in a shared library is reached through a call to
-/// `__tls_get_addr` (the general-dynamic TLS model; stable Rust offers no
-/// other); that call was a tenth of a `dm_get_copy`. On x86-64 glibc, `Fast`
-/// is declared in assembly with the initial-exec model instead: one load
-/// from the GOT plus the thread pointer, as C gets from
-/// `__attribute__((tls_model("initial-exec")))`. glibc reserves static TLS
-/// for such libraries, also when they are loaded with `dlopen`.
-#[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
-mod fast {
-    use super::Fast;
-
-    std::arch::global_asm!(
-        ".pushsection .tbss,\"awT\",@nobits",
-        ".p2align 3",
-        // Global but hidden: visible to every object file of this library
-        // (the compiler may place users in other codegen units), never
-        // exported from the shared library.
-        ".globl dm_reentrancy_state",
-        ".hidden dm_reentrancy_state",
-        ".type dm_reentrancy_state,@object",
-        ".size dm_reentrancy_state,24",
-        "dm_reentrancy_state:",
-        ".zero 24",
-        ".popsection",
-    );
-    const _: () = assert!(std::mem::size_of::<Fast>() == 24 && std::mem::align_of::<Fast>() <= 8);
-
-    /// This thread's `Fast`: zero-initialised by the loader, used only by
-    /// this thread, for as long as the thread runs.
-    #[inline(always)]
-    pub fn state() -> *mut Fast {
-        let p: *mut Fast;
-        // SAFETY: reads the GOT entry holding the block's offset from the
-        // thread pointer, and the thread pointer (`fs:0` points to itself on
-        // x86-64 Linux); writes only the output register and the flags.
-        unsafe {
-            std::arch::asm!(
-                "mov {p}, qword ptr [rip + dm_reentrancy_state@GOTTPOFF]",
-                "add {p}, qword ptr fs:[0]",
-                p = out(reg) p,
-                options(pure, readonly, nostack),
-            );
-        }
-        p
-    }
-}
-
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu")))]
-mod fast {
-    use super::Fast;
-    use std::cell::UnsafeCell;
-
-    thread_local! {
-        static FAST: UnsafeCell<Fast> = const { UnsafeCell::new(Fast { depth: 0, outer: 0, deferred: 0 }) };
-    }
-
-    /// This thread's `Fast` (constant-initialised and never destroyed, so
-    /// the pointer stays valid for the thread's life).
-    #[inline]
-    pub fn state() -> *mut Fast {
-        FAST.with(UnsafeCell::get)
-    }
 }
 
 #[cfg(test)]

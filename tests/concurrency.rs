@@ -125,3 +125,111 @@ fn stable_keys_are_seen_exactly_once_during_concurrent_writes() {
     }
 
 }
+
+/// A value that checks itself: its length and every byte follow from its
+/// first byte, so a read that overlaps a write (or a freed table) shows.
+fn pattern(tag: u8) -> Vec<u8> {
+    let len = 8 + (tag as usize % 7) * 16;
+    (0..len).map(|i| tag.wrapping_add(i as u8)).collect()
+}
+
+fn is_pattern(v: &[u8]) -> bool {
+    !v.is_empty() && v == pattern(v[0]).as_slice()
+}
+
+/// Readers mostly skip the shard locks (`map::gate`); this drives them
+/// against writers that overwrite values in place, remove and re-add keys
+/// and grow and shrink tables, in bursts with quiet spells so that gates
+/// keep reopening, and checks every value read.
+#[test]
+fn reads_never_see_a_partial_write_while_gates_open_and_shut() {
+    const KEYS: u32 = 256;
+    let m = Arc::new(Handle(dm_with_shards(4)));
+    let key = |i: u32| format!("key{i}").into_bytes();
+    for i in 0..KEYS {
+        m.insert(&key(i), &pattern(i as u8));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (m, stop) = (m.clone(), stop.clone());
+            thread::spawn(move || {
+                let mut rng = Rng(w + 1);
+                let mut writes = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    for _ in 0..1 + rng.below(64) {
+                        let k = key(rng.below(KEYS as u64) as u32);
+                        match rng.below(8) {
+                            0 => unsafe { assert!(dm_remove(m.0, k.as_ptr(), k.len(), null_mut(), 0, null_mut()) <= DM_NOT_FOUND) },
+                            1 => {
+                                // Growth and shrinking move every entry of a table.
+                                for j in 0..64 {
+                                    m.insert(format!("tmp{w}-{j}").as_bytes(), &pattern(j));
+                                }
+                                for j in 0..64 {
+                                    let t = format!("tmp{w}-{j}");
+                                    unsafe { dm_remove(m.0, t.as_ptr(), t.len(), null_mut(), 0, null_mut()) };
+                                }
+                                unsafe { dm_shrink_to_fit(m.0) };
+                            }
+                            _ => assert!(matches!(m.insert(&k, &pattern(rng.next() as u8)), DM_OK | DM_REPLACED)),
+                        }
+                        writes += 1;
+                    }
+                    // A quiet spell: readers alone reopen the gates.
+                    for _ in 0..rng.below(2000) {
+                        std::hint::spin_loop();
+                    }
+                }
+                writes
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..3)
+        .map(|r| {
+            let (m, stop) = (m.clone(), stop.clone());
+            thread::spawn(move || {
+                let mut rng = Rng(100 + r);
+                let (mut checked, mut buf) = (0u64, vec![0u8; 256]);
+                let batch: Vec<Vec<u8>> = (0..16).map(key).collect();
+                let batch_slices: Vec<dm_slice> = batch.iter().map(|k| dm_slice { ptr: k.as_ptr(), len: k.len() }).collect();
+                let mut lens = [0usize; 16];
+                let mut many = vec![0u8; 16 * 128];
+                while !stop.load(Ordering::Relaxed) {
+                    let k = key(rng.below(KEYS as u64) as u32);
+                    let mut len = 0;
+                    let st = unsafe { dm_get_copy(m.0, k.as_ptr(), k.len(), buf.as_mut_ptr(), buf.len(), &mut len) };
+                    if st == DM_OK {
+                        assert!(is_pattern(&buf[..len]), "torn value {:?}", &buf[..len]);
+                        checked += 1;
+                    } else {
+                        assert_eq!(st, DM_NOT_FOUND);
+                    }
+                    if rng.below(16) == 0 {
+                        let mut used = 0;
+                        let st = unsafe { dm_get_many(m.0, batch_slices.as_ptr(), 16, many.as_mut_ptr(), many.len(), lens.as_mut_ptr(), &mut used) };
+                        assert_eq!(st, DM_OK);
+                        let mut at = 0;
+                        for &l in lens.iter().filter(|&&l| l != usize::MAX) {
+                            assert!(is_pattern(&many[at..at + l]), "torn value in a batch");
+                            at += l;
+                            checked += 1;
+                        }
+                    }
+                }
+                checked
+            })
+        })
+        .collect();
+    thread::sleep(std::time::Duration::from_millis(if cfg!(debug_assertions) { 1500 } else { 800 }));
+    stop.store(true, Ordering::Relaxed);
+    let writes: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    let checked: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(writes > 1000 && checked > 10_000, "too little ran: {writes} writes, {checked} reads");
+    println!("gate stress: {checked} values read whole during {writes} writes");
+    for i in 0..KEYS {
+        if let Some(v) = m.get(&key(i)) {
+            assert!(is_pattern(&v));
+        }
+    }
+}

@@ -57,7 +57,7 @@ pub unsafe extern "C" fn dm_get_with(map: *const dm_map, key: *const u8, key_len
         let (call, key) = unsafe { (InCallback::enter(map)?, bytes(key, key_len)) };
         let Some(f) = f else { return Err(DM_ERR_NULL) };
         // SAFETY: `f` is the caller's valid callback; the value outlives the call.
-        let found = call.map().get_with(key, |v| unsafe { f(v.as_ptr(), v.len(), ctx) });
+        let found = call.map().visit(key, |v| unsafe { f(v.as_ptr(), v.len(), ctx) });
         Ok(if found.is_some() { DM_OK } else { DM_NOT_FOUND })
     })
 }

@@ -3,10 +3,11 @@
 
 use std::cell::Cell;
 
-use dashmap_rs::{RwLockReadGuard, SharedValue};
+use dashmap_rs::SharedValue;
 
 use super::prefetch::{candidate_record, pipeline, probe_lines, Stage};
-use super::{Error, Map, Record, Result, Table};
+use super::gate::ReadGuard;
+use super::{Error, Map, Record, Result};
 
 /// How many keys `get_many` looks up under one set of read locks: bounds how
 /// long a writer can wait behind a large batch.
@@ -144,7 +145,7 @@ impl Map {
             let mut inserted = 0;
             let records = &mut s.records;
             Self::for_each_run(&s.plan, |shard, run| {
-                let mut table = self.inner.shards()[shard].write();
+                let mut table = self.shard(shard).write();
                 table.try_reserve(run.len(), self.rehasher()).map_err(|_| Error::NoMemory)?;
                 pipeline(run.len(), |stage, j| {
                     let (_, hash, i) = run[j];
@@ -180,13 +181,13 @@ impl Map {
     /// shard order (so no deadlock with any other operation, which holds at
     /// most one shard lock): those lookups see one consistent state.
     pub fn get_many(&self, keys: &(impl ByteList + ?Sized), mut f: impl FnMut(usize, Option<&[u8]>)) -> Result<()> {
-        let shards = self.inner.shards();
-        let mut guards: Vec<Option<RwLockReadGuard<'_, Table>>> = Vec::new();
-        guards.try_reserve_exact(shards.len()).map_err(|_| Error::NoMemory)?;
-        guards.resize_with(shards.len(), || None);
+        let shard_count = self.shard_count();
+        let mut guards: Vec<Option<ReadGuard<'_>>> = Vec::new();
+        guards.try_reserve_exact(shard_count).map_err(|_| Error::NoMemory)?;
+        guards.resize_with(shard_count, || None);
         with_scratch(|s| {
             reset(&mut s.hashed, keys.count().min(GET_MANY_CHUNK))?;
-            reset(&mut s.needed, shards.len())?;
+            reset(&mut s.needed, shard_count)?;
             for start in (0..keys.count()).step_by(GET_MANY_CHUNK) {
                 let end = keys.count().min(start + GET_MANY_CHUNK);
                 s.hashed.clear();
@@ -195,16 +196,16 @@ impl Map {
                     (self.shard_index(hash), hash)
                 }));
                 s.needed.clear();
-                s.needed.resize(shards.len(), false);
+                s.needed.resize(shard_count, false);
                 for &(shard, _) in &s.hashed {
                     s.needed[shard] = true;
                 }
                 for (shard, _) in s.needed.iter().enumerate().filter(|(_, &n)| n) {
-                    guards[shard] = Some(shards[shard].read());
+                    guards[shard] = Some(self.shard(shard).read());
                 }
                 pipeline(end - start, |stage, j| {
                     let (shard, hash) = s.hashed[j];
-                    let table = guards[shard].as_ref().ok_or(Error::Invalid)?;
+                    let table = guards[shard].as_deref().ok_or(Error::Invalid)?;
                     match stage {
                         Stage::Probe => probe_lines(table, hash),
                         Stage::Record => candidate_record(table, hash),
@@ -224,7 +225,7 @@ impl Map {
             self.plan_batch(keys, s)?;
             let mut removed = 0;
             Self::for_each_run(&s.plan, |shard, run| {
-                let mut table = self.inner.shards()[shard].write();
+                let mut table = self.shard(shard).write();
                 pipeline(run.len(), |stage, j| {
                     let (_, hash, i) = run[j];
                     match stage {

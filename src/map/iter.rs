@@ -10,8 +10,8 @@ impl Map {
     /// `false`. Returns `false` when stopped early.
     pub fn for_each(&self, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> bool {
         let now = self.clock.now();
-        for shard in self.inner.shards() {
-            let table = shard.read();
+        for shard in self.shards() {
+            let table = shard.read_locked();
             // SAFETY: the read guard is held for the whole walk of this shard.
             for bucket in unsafe { table.iter() } {
                 let (record, _) = unsafe { bucket.as_ref() };
@@ -30,7 +30,7 @@ impl Map {
     /// Like `for_each`, under each shard's write lock, with writable values.
     pub fn for_each_mut(&self, mut f: impl FnMut(&[u8], &mut [u8]) -> bool) -> bool {
         let now = self.clock.now();
-        for shard in self.inner.shards() {
+        for shard in self.shards() {
             let table = shard.write();
             // SAFETY: the write guard gives exclusive access for the whole walk.
             for bucket in unsafe { table.iter() } {
@@ -51,7 +51,7 @@ impl Map {
     /// time; expired entries are removed without being shown to `keep`.
     pub fn retain(&self, mut keep: impl FnMut(&[u8], &[u8]) -> bool) {
         let now = self.clock.now();
-        for shard in self.inner.shards() {
+        for shard in self.shards() {
             let mut table = shard.write();
             // SAFETY: exclusive access; erasing the bucket just yielded is
             // allowed while a `RawIter` walks the table (hashbrown's own
@@ -73,9 +73,9 @@ impl Map {
     /// Copies shard `idx` out under its read lock (one allocation per shard).
     /// `None` when `idx` is past the last shard.
     pub fn snapshot_shard(&self, idx: usize) -> Option<Result<Snapshot>> {
-        let shard = self.inner.shards().get(idx)?;
+        let shard = (idx < self.shard_count()).then(|| self.shard(idx))?;
         let now = self.clock.now();
-        let table = shard.read();
+        let table = shard.read_locked();
         // SAFETY (all three walks): the read guard is held throughout.
         let live = || unsafe { table.iter() }.map(|b| &unsafe { b.as_ref() }.0).filter(|r| !r.expired_at(now));
         let bytes: usize = live().map(|r| r.key().len() + r.value().len()).sum();

@@ -6,6 +6,7 @@
 mod bulk;
 mod clock;
 mod entry;
+mod gate;
 mod iter;
 mod ops;
 mod prefetch;
@@ -17,6 +18,7 @@ pub use iter::Snapshot;
 pub use ops::{Removal, SwapResult};
 pub use bulk::ByteList;
 pub use record::Record;
+pub(crate) use gate::ReaderState;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -24,6 +26,7 @@ use dashmap_rs::{DashMap, SharedValue};
 use hashbrown::raw::{Bucket, RawTable};
 
 use clock::Clock;
+use gate::{Gates, ShardRef};
 
 use crate::fault;
 use crate::hasher::{HasherKind, State};
@@ -90,6 +93,8 @@ pub struct Map {
     /// dashmap provides the shards, their locks, the hasher and shard
     /// selection; the operations on each shard's table are ours.
     inner: DashMap<Record, (), State>,
+    /// One per shard: lets short reads skip the lock word.
+    gates: Gates,
     clock: Clock,
     /// Present only for bounded maps, so unbounded ones never touch a
     /// shared counter.
@@ -142,10 +147,10 @@ impl Map {
         let inner = DashMap::with_capacity_and_hasher_and_shard_amount(0, State::new(opts.hasher, opts.seed), shards);
         let clock = if opts.manual_clock { Clock::Manual(Default::default()) } else { Clock::Monotonic };
         let bound = (opts.max_entries > 0).then(|| Bound { max: opts.max_entries, count: OwnLine(AtomicUsize::new(0)) });
-        let map = Map { inner, clock, bound };
+        let map = Map { inner, gates: Gates::new(shards), clock, bound };
         if opts.capacity > 0 {
             let per_shard = opts.capacity.div_ceil(shards);
-            for shard in map.inner.shards() {
+            for shard in map.shards() {
                 shard.write().try_reserve(per_shard, map.rehasher()).map_err(|_| Error::NoMemory)?;
             }
         }
@@ -162,15 +167,23 @@ impl Map {
     /// The key's hash and the shard that holds it (inlined: it is the start
     /// of every operation, and a call costs it a fifth of its instructions).
     #[inline(always)]
-    fn locate(&self, key: &[u8]) -> (u64, &Shard) {
+    fn locate(&self, key: &[u8]) -> (u64, ShardRef<'_>) {
         let hash = self.hash(key);
-        let idx = self.inner.determine_shard(hash as usize);
-        let shard = &self.inner.shards()[idx];
-        prefetch::prefetch_for_write(shard);
-        (hash, shard)
+        (hash, self.shard(self.shard_index(hash)))
     }
 
-    #[inline]
+    /// Shard `index` (below `shard_count()`).
+    #[inline(always)]
+    fn shard(&self, index: usize) -> ShardRef<'_> {
+        ShardRef { lock: &self.inner.shards()[index], gates: &self.gates, index }
+    }
+
+    /// Every shard, in order.
+    fn shards(&self) -> impl Iterator<Item = ShardRef<'_>> {
+        (0..self.shard_count()).map(|index| self.shard(index))
+    }
+
+    #[inline(always)]
     fn shard_index(&self, hash: u64) -> usize {
         self.inner.determine_shard(hash as usize)
     }
@@ -283,20 +296,20 @@ impl Map {
 
     /// Entries stored, including expired ones not yet removed.
     pub fn len(&self) -> usize {
-        self.inner.shards().iter().map(|s| s.read().len()).sum()
+        self.shards().map(|s| s.read().len()).sum()
     }
 
     pub fn capacity(&self) -> usize {
-        self.inner.shards().iter().map(|s| s.read().capacity()).sum()
+        self.shards().map(|s| s.read().capacity()).sum()
     }
 
     pub fn shard_len(&self, shard: usize) -> Option<usize> {
-        self.inner.shards().get(shard).map(|s| s.read().len())
+        (shard < self.shard_count()).then(|| self.shard(shard).read().len())
     }
 
     /// Removes every entry, one shard at a time; keeps the allocated tables.
     pub fn clear(&self) {
-        for shard in self.inner.shards() {
+        for shard in self.shards() {
             let mut table = shard.write();
             self.release(table.len());
             table.clear();
@@ -304,7 +317,7 @@ impl Map {
     }
 
     pub fn shrink_to_fit(&self) {
-        for shard in self.inner.shards() {
+        for shard in self.shards() {
             let mut table = shard.write();
             let len = table.len();
             table.shrink_to(len, self.rehasher());
@@ -313,8 +326,8 @@ impl Map {
 
     pub fn stats(&self) -> Stats {
         let mut st = Stats { shards: self.shard_count(), min_shard_len: usize::MAX, ..Stats::default() };
-        for shard in self.inner.shards() {
-            let table = shard.read();
+        for shard in self.shards() {
+            let table = shard.read_locked();
             st.len += table.len();
             st.capacity += table.capacity();
             st.min_shard_len = st.min_shard_len.min(table.len());

@@ -38,10 +38,19 @@ impl Map {
         Ok(false)
     }
 
-    /// Runs `f` on the value under the shard's read lock.
+    /// Runs `f` on the value with writers kept out, usually without taking
+    /// the lock (`gate`): `f` must be short and must not run caller code.
+    #[inline]
     pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         let (hash, shard) = self.locate(key);
         let table = shard.read();
+        self.live(&table, hash, key).map(|record| f(record.value()))
+    }
+
+    /// Runs the caller's `f` on the value under the shard's read lock.
+    pub fn visit<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let (hash, shard) = self.locate(key);
+        let table = shard.read_locked();
         self.live(&table, hash, key).map(|record| f(record.value()))
     }
 

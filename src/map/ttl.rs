@@ -46,6 +46,6 @@ impl Map {
 
     /// Removes every expired entry, one shard lock at a time; returns how many.
     pub fn purge_expired(&self) -> usize {
-        self.inner.shards().iter().map(|shard| self.purge_table(&mut shard.write())).sum()
+        self.shards().map(|shard| self.purge_table(&mut shard.write())).sum()
     }
 }

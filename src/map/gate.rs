@@ -1,0 +1,297 @@
+//! Reads that write nothing shared.
+//!
+//! dashmap's reader-writer lock counts readers in its lock word, so every
+//! read writes that word, and two cores reading pull the shard's cache line
+//! back and forth (BENCHMARKS.md, "Where goals are missed"). A gate per shard
+//! lets short reads skip the lock (after BRAVO, Dice and Kogan, 2019): the
+//! reader counts itself on a counter of its own thread's stripe (a stripe is
+//! cache lines that few threads write), then checks that the gate is open.
+//! A writer takes the shard's write lock as before; if the gate is open it
+//! shuts it and waits until no stripe counts a reader of that shard.
+//!
+//! The gate then stays shut, so a shard that is written often is simply
+//! locked as before, and its writers only read the gate's flag. A reader that
+//! finds it shut takes the read lock and, on one of its locked reads in
+//! `reopen_every`, reopens the gate. That interval adapts per shard without
+//! clocks or extra shared writes: the counters also count finished gated
+//! reads, so a writer that shuts an open gate learns how many reads it let
+//! through since it was last shut. Fewer than `WORTH_SHUTTING` (shutting
+//! costs a few cache misses, a gated read saves about one), and the interval
+//! doubles; more, and it halves. Read-mostly shards stay open, shards written
+//! about as often as read stay locked, as with dashmap alone.
+//!
+//! Correctness: the reader's count-then-check and the writer's
+//! shut-then-scan are sequentially consistent, so at least one of the two
+//! sees the other (the Dekker pattern): either the reader sees the gate shut
+//! and takes the lock, or the writer sees the count and waits for the reader
+//! to leave. Only a reader holding the read lock reopens a gate, so no writer
+//! is inside then, and the next writer, which acquires the lock after that
+//! reader released it, sees the gate open and shuts it again.
+
+use std::hint;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::thread;
+
+use super::{Shard, Table};
+
+/// Gated reads that make shutting a gate worth its cost (module comment).
+const WORTH_SHUTTING: u32 = 8;
+
+/// Longest reopening interval, as a power of two (locked reads).
+const MAX_REOPEN_LOG2: u32 = 10;
+
+/// Most stripes: more threads than this share them.
+const MAX_STRIPES: usize = 16;
+
+/// Reader counters per cache-line pair (the adjacent-line prefetcher moves
+/// lines in pairs, so stripes never share one).
+const COUNTERS_PER_LINE: usize = 16;
+
+/// A reader counter: readers inside in the low half, gated reads finished
+/// (wrapping) in the high half, so leaving is one addition.
+const INSIDE: u64 = 1;
+const FINISHED: u64 = 1 << 32;
+
+/// What a thread keeps for the gates, in its `tls::ThreadState` (all-zero
+/// initially).
+#[repr(C)]
+pub(crate) struct ReaderState {
+    /// This thread's number plus one; 0 until first needed.
+    number: usize,
+    /// Locked reads taken because a gate was shut (wrapping).
+    locked_reads: usize,
+}
+
+/// This thread's gate state.
+#[inline(always)]
+fn reader_state() -> &'static mut ReaderState {
+    // SAFETY: the thread's own block, used only by this thread; no other
+    // borrow of `reader` is alive (each use below is a short statement).
+    unsafe { &mut (*crate::tls::state()).reader }
+}
+
+/// This thread's stripe, below `stripes` (a power of two).
+#[inline(always)]
+fn stripe_of_this_thread(stripes: usize) -> usize {
+    let state = reader_state();
+    if state.number == 0 {
+        state.number = next_thread_number();
+    }
+    (state.number - 1) & (stripes - 1)
+}
+
+#[cold]
+fn next_thread_number() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A shard's gate, on a line of its own: readers read it on every call,
+/// writers on every write, and only the flag changes often.
+#[repr(align(64))]
+struct Control {
+    open: AtomicBool,
+    /// log2 of the reopening interval; written by writers only.
+    reopen_log2: AtomicU32,
+    /// Gated reads finished (summed over stripes) when it was last shut;
+    /// written by writers only.
+    finished_at_shut: AtomicU32,
+}
+
+#[repr(align(128))]
+struct CounterLine([AtomicU64; COUNTERS_PER_LINE]);
+
+/// The gates of all shards of one map.
+pub(super) struct Gates {
+    control: Box<[Control]>,
+    /// Readers inside, per stripe and shard: counter `(stripe << stripe_shift)
+    /// + shard`, so each stripe starts a line and a thread's counters share
+    /// lines only with the same stripe's.
+    counters: Box<[CounterLine]>,
+    stripes: usize,
+    stripe_shift: u32,
+}
+
+impl Gates {
+    /// Open gates for `shards` shards.
+    pub fn new(shards: usize) -> Gates {
+        let stripes = thread::available_parallelism().map_or(1, usize::from).next_power_of_two().clamp(2, MAX_STRIPES);
+        // Both powers of two, so a stripe is a whole number of lines.
+        let stripe_len = shards.max(COUNTERS_PER_LINE);
+        Gates {
+            control: (0..shards)
+                .map(|_| Control { open: AtomicBool::new(true), reopen_log2: AtomicU32::new(0), finished_at_shut: AtomicU32::new(0) })
+                .collect(),
+            counters: (0..stripes * stripe_len / COUNTERS_PER_LINE).map(|_| CounterLine(Default::default())).collect(),
+            stripes,
+            stripe_shift: stripe_len.trailing_zeros(),
+        }
+    }
+
+    #[inline(always)]
+    fn counter(&self, stripe: usize, shard: usize) -> &AtomicU64 {
+        let i = (stripe << self.stripe_shift) + shard;
+        &self.counters[i / COUNTERS_PER_LINE].0[i % COUNTERS_PER_LINE]
+    }
+
+    /// Enters shard `shard` as a reader without its lock, if the gate is open.
+    #[inline(always)]
+    fn enter(&self, shard: usize) -> Option<Pass<'_>> {
+        let open = &self.control[shard].open;
+        if !open.load(Ordering::Relaxed) {
+            return None;
+        }
+        let counter = self.counter(stripe_of_this_thread(self.stripes), shard);
+        counter.fetch_add(INSIDE, Ordering::SeqCst);
+        if !open.load(Ordering::SeqCst) {
+            counter.fetch_sub(INSIDE, Ordering::Relaxed);
+            return None;
+        }
+        Some(Pass(counter))
+    }
+
+    /// For a writer holding shard `shard`'s write lock: if its gate is open,
+    /// shuts it and returns once no reader is inside.
+    #[inline]
+    fn shut(&self, shard: usize) {
+        // Relaxed suffices: gates are opened only under the read lock, which
+        // was released before this writer acquired the write lock.
+        if self.control[shard].open.load(Ordering::Relaxed) {
+            self.shut_and_drain(shard);
+        }
+    }
+
+    #[cold]
+    fn shut_and_drain(&self, shard: usize) {
+        let control = &self.control[shard];
+        control.open.store(false, Ordering::SeqCst);
+        let mut finished = 0u32;
+        for stripe in 0..self.stripes {
+            let counter = self.counter(stripe, shard);
+            let mut spins = 0u32;
+            let mut value = counter.load(Ordering::SeqCst);
+            while value & (FINISHED - 1) != 0 {
+                // Readers inside run only short copies: spin, then let the
+                // scheduler run one that was preempted.
+                if spins < 100 {
+                    hint::spin_loop();
+                    spins += 1;
+                } else {
+                    thread::yield_now();
+                }
+                value = counter.load(Ordering::SeqCst);
+            }
+            finished = finished.wrapping_add((value / FINISHED) as u32);
+        }
+        // Relaxed: both fields are read and written only under the write lock
+        // (readers read `reopen_log2` as a hint, any value is safe).
+        let let_through = finished.wrapping_sub(control.finished_at_shut.load(Ordering::Relaxed));
+        control.finished_at_shut.store(finished, Ordering::Relaxed);
+        let log2 = control.reopen_log2.load(Ordering::Relaxed);
+        let log2 = if let_through < WORTH_SHUTTING { (log2 + 1).min(MAX_REOPEN_LOG2) } else { log2.saturating_sub(1) };
+        control.reopen_log2.store(log2, Ordering::Relaxed);
+    }
+
+    /// For a reader holding shard `shard`'s read lock because its gate was
+    /// shut: counts the locked read, and reopens the gate on one read in
+    /// the shard's current interval.
+    #[inline(always)]
+    fn count_locked_read(&self, shard: usize) {
+        let state = reader_state();
+        state.locked_reads = state.locked_reads.wrapping_add(1);
+        let control = &self.control[shard];
+        let every = 1usize << control.reopen_log2.load(Ordering::Relaxed);
+        if state.locked_reads & (every - 1) == 0 {
+            // Release: a reader that sees it open also sees the table as the
+            // last writer left it (that writer's unlock happened before this
+            // thread's read lock).
+            control.open.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// A reader inside a gate: the shard's table cannot change until it is dropped.
+pub(super) struct Pass<'a>(&'a AtomicU64);
+
+impl Drop for Pass<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.fetch_add(FINISHED - INSIDE, Ordering::Release);
+    }
+}
+
+/// A table a reader may read, and what keeps writers out meanwhile.
+pub(super) struct ReadGuard<'a> {
+    table: &'a Table,
+    _hold: Hold<'a>,
+}
+
+/// Held only to be dropped with the guard.
+enum Hold<'a> {
+    Gate { _pass: Pass<'a> },
+    Lock { _guard: dashmap_rs::RwLockReadGuard<'a, Table> },
+}
+
+impl std::ops::Deref for ReadGuard<'_> {
+    type Target = Table;
+    #[inline(always)]
+    fn deref(&self) -> &Table {
+        self.table
+    }
+}
+
+/// The table under the write lock, its gate shut.
+pub(super) type WriteGuard<'a> = dashmap_rs::RwLockWriteGuard<'a, Table>;
+
+/// One shard: dashmap's lock over its table, and its gate.
+#[derive(Clone, Copy)]
+pub(super) struct ShardRef<'a> {
+    pub lock: &'a Shard,
+    pub gates: &'a Gates,
+    pub index: usize,
+}
+
+impl<'a> ShardRef<'a> {
+    /// Read access for a short section that runs no caller code: through
+    /// the gate when it is open, else under the read lock.
+    #[inline(always)]
+    pub fn read(self) -> ReadGuard<'a> {
+        match self.gates.enter(self.index) {
+            // SAFETY: while the pass is held no writer changes the table (a
+            // writer shuts the gate and waits for every pass to be dropped
+            // before it changes anything), so this shared reference is not
+            // aliased by a mutable one while it lives.
+            Some(pass) => ReadGuard { table: unsafe { &*self.lock.data_ptr() }, _hold: Hold::Gate { _pass: pass } },
+            None => {
+                let guard = self.lock.read();
+                self.gates.count_locked_read(self.index);
+                Self::locked(guard)
+            }
+        }
+    }
+
+    /// Read access under the read lock, for sections that run caller code
+    /// or walk a whole table: a writer waiting for them sleeps in the lock
+    /// instead of spinning on the gate.
+    #[inline]
+    pub fn read_locked(self) -> ReadGuard<'a> {
+        Self::locked(self.lock.read())
+    }
+
+    #[inline(always)]
+    fn locked(guard: dashmap_rs::RwLockReadGuard<'a, Table>) -> ReadGuard<'a> {
+        // SAFETY: the guard, kept alongside, holds the read lock for as long
+        // as the reference lives; the table does not move while locked.
+        let table = unsafe { &*(&*guard as *const Table) };
+        ReadGuard { table, _hold: Hold::Lock { _guard: guard } }
+    }
+
+    /// Write access: the write lock, then the gate shut with no reader inside.
+    #[inline(always)]
+    pub fn write(self) -> WriteGuard<'a> {
+        super::prefetch::prefetch_for_write(self.lock);
+        let guard = self.lock.write();
+        self.gates.shut(self.index);
+        guard
+    }
+}
