@@ -140,10 +140,12 @@ fn is_pattern(v: &[u8]) -> bool {
 /// Readers mostly skip the shard locks (`map::gate`); this drives them
 /// against writers that overwrite values in place, remove and re-add keys
 /// and grow and shrink tables, in bursts with quiet spells so that gates
-/// keep reopening, and checks every value read.
+/// keep reopening, and checks every value read. Runs until the writers have
+/// done `WRITES` (not for a fixed time: a slow or sanitizer build checks as much).
 #[test]
 fn reads_never_see_a_partial_write_while_gates_open_and_shut() {
     const KEYS: u32 = 256;
+    const WRITES: u64 = 3_000;
     let m = Arc::new(Handle(dm_with_shards(4)));
     let key = |i: u32| format!("key{i}").into_bytes();
     for i in 0..KEYS {
@@ -152,11 +154,11 @@ fn reads_never_see_a_partial_write_while_gates_open_and_shut() {
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..2)
         .map(|w| {
-            let (m, stop) = (m.clone(), stop.clone());
+            let m = m.clone();
             thread::spawn(move || {
                 let mut rng = Rng(w + 1);
                 let mut writes = 0u64;
-                while !stop.load(Ordering::Relaxed) {
+                while writes < WRITES / 2 {
                     for _ in 0..1 + rng.below(64) {
                         let k = key(rng.below(KEYS as u64) as u32);
                         match rng.below(8) {
@@ -177,7 +179,7 @@ fn reads_never_see_a_partial_write_while_gates_open_and_shut() {
                         writes += 1;
                     }
                     // A quiet spell: readers alone reopen the gates.
-                    for _ in 0..rng.below(2000) {
+                    for _ in 0..rng.below(500) {
                         std::hint::spin_loop();
                     }
                 }
@@ -221,11 +223,11 @@ fn reads_never_see_a_partial_write_while_gates_open_and_shut() {
             })
         })
         .collect();
-    thread::sleep(std::time::Duration::from_millis(if cfg!(debug_assertions) { 1500 } else { 800 }));
-    stop.store(true, Ordering::Relaxed);
     let writes: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    stop.store(true, Ordering::Relaxed);
     let checked: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
-    assert!(writes > 1000 && checked > 10_000, "too little ran: {writes} writes, {checked} reads");
+    // Readers ran throughout: far more than this on any machine.
+    assert!(checked > 1000, "only {checked} reads during {writes} writes");
     println!("gate stress: {checked} values read whole during {writes} writes");
     for i in 0..KEYS {
         if let Some(v) = m.get(&key(i)) {

@@ -295,3 +295,86 @@ impl<'a> ShardRef<'a> {
         guard
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::{Map, Options};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn small_map() -> Map {
+        Map::new(Options { shards: 2, ..Options::default() }).unwrap()
+    }
+
+    fn is_open(map: &Map, shard: usize) -> bool {
+        map.gates.control[shard].open.load(Ordering::SeqCst)
+    }
+
+    /// Reads until the gate of `key`'s shard is open again; returns the shard.
+    fn reopen(map: &Map, key: &[u8]) -> usize {
+        let shard = map.locate(key).1.index;
+        for _ in 0..(1 << (MAX_REOPEN_LOG2 + 1)) {
+            if is_open(map, shard) {
+                return shard;
+            }
+            map.get_with(key, |_| ());
+        }
+        panic!("gate of shard {shard} never reopened");
+    }
+
+    #[test]
+    fn a_writer_waits_for_a_reader_inside_the_gate() {
+        let map = Arc::new(small_map());
+        map.insert(b"k", b"old", None).unwrap();
+        let shard = reopen(&map, b"k");
+        let guard = map.shard(shard).read();
+        assert!(matches!(guard._hold, Hold::Gate { .. }), "the read went through the open gate");
+        let done = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (map, done) = (map.clone(), done.clone());
+            std::thread::spawn(move || {
+                map.insert(b"k", b"new", None).unwrap();
+                done.store(true, Ordering::SeqCst);
+            })
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!done.load(Ordering::SeqCst), "the writer changed the table under a reader");
+        assert!(!is_open(&map, shard), "the writer shut the gate while waiting");
+        drop(guard);
+        writer.join().unwrap();
+        assert_eq!(map.get_with(b"k", <[u8]>::to_vec).as_deref(), Some(&b"new"[..]));
+    }
+
+    #[test]
+    fn gates_stay_shut_where_writes_are_common_and_open_where_reads_are() {
+        let map = small_map();
+        let shard = map.locate(b"k").1.index;
+        let log2 = || map.gates.control[shard].reopen_log2.load(Ordering::Relaxed);
+        for i in 0..4000u32 {
+            map.insert(b"k", &i.to_le_bytes(), None).unwrap();
+            map.get_with(b"k", |_| ());
+        }
+        let after_writes = log2();
+        assert!(after_writes >= 3, "one read per write: reopening interval 2^{after_writes}");
+        for _ in 0..40 {
+            map.insert(b"k", b"v", None).unwrap();
+            for _ in 0..5000 {
+                map.get_with(b"k", |_| ());
+            }
+        }
+        assert_eq!(log2(), 0, "5000 reads per write: the gate reopens at once (was 2^{after_writes})");
+    }
+
+    #[test]
+    fn gate_memory_is_a_line_per_shard_and_a_word_per_shard_and_stripe() {
+        let gates = Gates::new(64);
+        assert_eq!(std::mem::size_of_val(&*gates.control), 64 * 64);
+        assert_eq!(std::mem::size_of_val(&*gates.counters), gates.stripes * 64 * 8);
+        assert!((2..=MAX_STRIPES).contains(&gates.stripes));
+        // Fewer shards than a line holds still give each stripe whole lines.
+        let gates = Gates::new(2);
+        assert_eq!(std::mem::size_of_val(&*gates.counters), gates.stripes * 128);
+    }
+}

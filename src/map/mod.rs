@@ -348,7 +348,8 @@ impl Map {
 /// and at least 64: two threads on dashmap's 8 shards of a 2-CPU machine
 /// contend on the shard locks' cache lines often enough to cost ~25% of
 /// ReadHeavy throughput (BENCHMARKS.md, "Shard count"), while 64 shards cost
-/// an empty map ~8 KiB and a single thread nothing measurable.
+/// an empty map ~13 KiB (with the reader gates) and a single thread nothing
+/// measurable.
 const MIN_DEFAULT_SHARDS: usize = 64;
 
 fn default_shard_count() -> usize {
