@@ -129,6 +129,52 @@ pub fn try_copy(bytes: &[u8]) -> Result<Box<[u8]>> {
     Ok(v.into_boxed_slice())
 }
 
+/// Key equality without a `memcmp` call for the common 8 to 16 byte keys
+/// (two overlapping 8-byte loads per side).
+#[inline(always)]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if (8..=16).contains(&n) {
+        // SAFETY: both slices are `n` bytes long and 8 <= n, so the 8 bytes
+        // at 0 and at n - 8 are in bounds.
+        let word = |s: &[u8], at: usize| unsafe { s.as_ptr().add(at).cast::<u64>().read_unaligned() };
+        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    a == b
+}
+
+/// The key's bucket when the first control group settles it: `Ok` found,
+/// `Err` absent; `None` when a full lookup is needed (a full group, or a
+/// candidate with another key).
+#[inline(always)]
+fn candidate(table: &Table, hash: u64, key: &[u8]) -> Option<std::result::Result<Bucket<Slot>, ()>> {
+    match prefetch::first_group(table, hash) {
+        prefetch::FirstGroup::Candidate(index) => {
+            // SAFETY: `first_group` returns the index of a full bucket of `table`.
+            let bucket = unsafe { table.bucket(index) };
+            // SAFETY: a full bucket holds a valid slot, read while `table` is borrowed.
+            same_key(unsafe { bucket.as_ref() }.0.key(), key).then_some(Ok(bucket))
+        }
+        prefetch::FirstGroup::Absent => Some(Err(())),
+        prefetch::FirstGroup::Unsure => None,
+    }
+}
+
+/// hashbrown's full lookups, out of line: needed only when the first
+/// control group does not settle it (`candidate`).
+#[inline(never)]
+fn find_record<'t>(table: &'t Table, hash: u64, key: &[u8]) -> Option<&'t Record> {
+    table.get(hash, holds(key)).map(|(record, _)| record)
+}
+
+#[inline(never)]
+fn find_bucket(table: &Table, hash: u64, key: &[u8]) -> Option<Bucket<Slot>> {
+    table.find(hash, holds(key))
+}
+
 /// Matches the slot holding `key`.
 #[inline]
 fn holds(key: &[u8]) -> impl Fn(&Slot) -> bool + '_ {
@@ -242,17 +288,27 @@ impl Map {
         record.deadline().is_none_or(|d| self.clock.now() < d)
     }
 
-    /// The live record for `key` in a read-locked table.
-    #[inline]
+    /// The live record for `key` in a read-locked table: usually the first
+    /// candidate slot's (`prefetch::first_candidate`), else hashbrown's lookup.
+    #[inline(always)]
     fn live<'t>(&self, table: &'t Table, hash: u64, key: &[u8]) -> Option<&'t Record> {
-        table.get(hash, holds(key)).map(|(record, _)| record).filter(|r| self.is_live(r))
+        // SAFETY: the bucket is full and belongs to `table`, borrowed for 't.
+        let record = match candidate(table, hash, key) {
+            Some(Ok(bucket)) => Some(&unsafe { bucket.as_ref() }.0),
+            Some(Err(())) => None,
+            None => find_record(table, hash, key),
+        };
+        record.filter(|r| self.is_live(r))
     }
 
     /// The bucket of the live record for `key` in a write-locked table; an
     /// expired record found there is removed first (lazy expiry).
-    #[inline]
+    #[inline(always)]
     fn live_bucket(&self, table: &mut Table, hash: u64, key: &[u8]) -> Option<Bucket<Slot>> {
-        let bucket = table.find(hash, holds(key))?;
+        let bucket = match candidate(table, hash, key) {
+            Some(found) => found.ok()?,
+            None => find_bucket(table, hash, key)?,
+        };
         // SAFETY: `bucket` was just found in the locked table.
         if self.is_live(&unsafe { bucket.as_ref() }.0) {
             return Some(bucket);
@@ -348,7 +404,7 @@ impl Map {
 /// and at least 64: two threads on dashmap's 8 shards of a 2-CPU machine
 /// contend on the shard locks' cache lines often enough to cost ~25% of
 /// ReadHeavy throughput (BENCHMARKS.md, "Shard count"), while 64 shards cost
-/// an empty map ~13 KiB (with the reader gates) and a single thread nothing
+/// an empty map ~14 KiB (with the reader gates) and a single thread nothing
 /// measurable.
 const MIN_DEFAULT_SHARDS: usize = 64;
 

@@ -67,16 +67,69 @@ const PROBE_GROUP: usize = 16;
 /// bytes and the slot, so it pays off once `probe_lines` has brought them in.
 #[inline(always)]
 pub fn candidate_record(table: &Table, hash: u64) {
-    // SAFETY: the iterator is used only while `table` is borrowed.
-    if let Some(bucket) = unsafe { table.iter_hash(hash) }.next() {
-        // SAFETY: `iter_hash` yields full buckets of `table`, which is
-        // borrowed (and its shard locked) for this call.
-        let record = unsafe { bucket.as_ref() }.0.as_ptr();
+    if let FirstGroup::Candidate(index) = first_group(table, hash) {
+        // SAFETY: `first_group` returns full buckets of `table`, borrowed here.
+        let record = unsafe { table.bucket(index).as_ref() }.0.as_ptr();
         // Two lines: a malloc block is 16-byte aligned, so even a 64-byte
         // record usually straddles a line boundary (header + key, then value).
         prefetch(record);
         prefetch(record.wrapping_add(64));
     }
+}
+
+/// What the first control group of a key's probe sequence says.
+pub enum FirstGroup {
+    /// The first full slot whose control byte matches the hash's: the key's
+    /// slot unless control bytes collide (1 in 128 per full slot), so the
+    /// caller compares keys and does a full lookup when they differ.
+    Candidate(usize),
+    /// No slot matches and the group has an empty slot: hashbrown's own
+    /// lookup would stop here, so the key is not in the table.
+    Absent,
+    /// No slot matches and the group is full: the probe goes on.
+    Unsure,
+}
+
+/// Reads the first control group of `hash`'s probe sequence: one 16-byte
+/// load and two compares, inline, where hashbrown's lookup is an iterator
+/// that the compiler leaves out of line in the batch loops.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub fn first_group(table: &Table, hash: u64) -> FirstGroup {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    let mask = table.buckets() - 1;
+    let pos = hash as usize & mask;
+    let ctrl = table.data_end().as_ptr().cast::<u8>();
+    // hashbrown 0.14's `h1` is the hash, its `h2` the top 7 bits. Full slots
+    // hold their h2; empty (0xFF) and deleted (0x80) ones have the top bit
+    // set, so a match is a full slot.
+    let h2 = (hash >> 57) as i8;
+    // SAFETY: the layout of hashbrown 0.14.5, pinned in Cargo.toml: the
+    // control bytes start at `data_end` and run for `buckets + 16` bytes
+    // (the last 16 mirror the first; the empty singleton table is 16 static
+    // bytes), so 16 bytes from any position up to `mask` are readable. SSE2
+    // is part of x86-64.
+    let (matches, empty) = unsafe {
+        let group = _mm_loadu_si128(ctrl.add(pos).cast::<__m128i>());
+        (
+            _mm_movemask_epi8(_mm_cmpeq_epi8(group, _mm_set1_epi8(h2))) as u32,
+            _mm_movemask_epi8(_mm_cmpeq_epi8(group, _mm_set1_epi8(-1))) as u32,
+        )
+    };
+    if matches != 0 {
+        // Positions past the last bucket are the mirrored bytes: wrap.
+        FirstGroup::Candidate((pos + matches.trailing_zeros() as usize) & mask)
+    } else if empty != 0 {
+        FirstGroup::Absent
+    } else {
+        FirstGroup::Unsure
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+pub fn first_group(_table: &Table, _hash: u64) -> FirstGroup {
+    FirstGroup::Unsure
 }
 
 /// Hints the CPU to fetch the line at `p` in exclusive state, ready to be
