@@ -51,6 +51,15 @@ impl State {
             State::Sip { k0, k1 } => sip_hash(*k0, *k1, key),
         }
     }
+
+    /// Calls `out(i, hash_key(key(i)))` for every `i < n`: a batch's keys,
+    /// hashed four at a time with SipHash where the CPU allows (`sip4`).
+    pub fn hash_keys<'k>(&self, n: usize, key: impl Fn(usize) -> &'k [u8], mut out: impl FnMut(usize, u64)) {
+        match self {
+            State::Sip { k0, k1 } => crate::sip4::hash_all(*k0, *k1, n, key, out),
+            State::Fast(_) => (0..n).for_each(|i| out(i, self.hash_key(key(i)))),
+        }
+    }
 }
 
 /// SipHash-1-3 of a key. Out of line: inlined into every entry point it

@@ -10,6 +10,7 @@ mod fault;
 mod hasher;
 mod map;
 mod reentrancy;
+mod sip4;
 mod tls;
 
 pub mod ffi;

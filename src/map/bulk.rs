@@ -101,10 +101,8 @@ impl Map {
         reset(&mut s.hashed, n)?;
         reset(&mut s.next, self.shard_count())?;
         reset(&mut s.plan, n)?;
-        s.hashed.extend((0..n).map(|i| {
-            let hash = self.hash(keys.at(i));
-            (self.shard_index(hash), hash)
-        }));
+        let hashed = &mut s.hashed;
+        self.inner.hasher().hash_keys(n, |i| keys.at(i), |_, hash| hashed.push((self.shard_index(hash), hash)));
         // A counting sort by shard: O(n), and stable.
         s.next.resize(self.shard_count(), 0);
         for &(shard, _) in &s.hashed {
@@ -191,10 +189,10 @@ impl Map {
             for start in (0..keys.count()).step_by(GET_MANY_CHUNK) {
                 let end = keys.count().min(start + GET_MANY_CHUNK);
                 s.hashed.clear();
-                s.hashed.extend((start..end).map(|i| {
-                    let hash = self.hash(keys.at(i));
-                    (self.shard_index(hash), hash)
-                }));
+                let hashed = &mut s.hashed;
+                self.inner.hasher().hash_keys(end - start, |j| keys.at(start + j), |_, hash| {
+                    hashed.push((self.shard_index(hash), hash));
+                });
                 s.needed.clear();
                 s.needed.resize(shard_count, false);
                 for &(shard, _) in &s.hashed {
