@@ -215,6 +215,16 @@ def why_missed(W, g, batch, prof):
                    f"function: {hash_share}, while the C++ peers hash with libstdc++'s unkeyed `std::hash`. "
                    "SipHash stays the default because its random key makes hash flooding impossible; "
                    "`DM_HASHER_FAST` is for trusted keys.")
+    ex = [m for m in ("dm_sip", "native_sip", "libcuckoo", "tbb") if scale(m, "Exchange")]
+    if ex and g("Exchange", "dm_sip") and g("Exchange", "libcuckoo") and g("Exchange", "dm_sip") < g("Exchange", "libcuckoo"):
+        out.append("- **Writes from two cores.** Exchange is 80% inserts and removes; 1 → 2 threads multiplies "
+                   "throughput by " + ", ".join(f"{fmt(scale(m, 'Exchange'))}× for {LABEL[m]}" for m in ex)
+                   + ". A `perf` profile of `dm_remove` there puts a third of its samples on the shard lock's "
+                   "compare-and-swap and unlock and most of the rest on the first loads of the table's control "
+                   "group and of the entry: cache lines the other core wrote last (it inserted the key, or "
+                   "took the same shard's lock). More shards do not change that (see [Shard count](#shard-count): "
+                   "Exchange levels off from 64), since with two threads the previous writer of any line is the "
+                   "other core about half the time.")
     rg = [m for m in ("dm_sip", "native_sip", "libcuckoo") if scale(m, "RapidGrow")]
     if rg:
         out.append("- **Growth under the lock.** RapidGrow grows every shard's table from empty; dashmap rehashes a "
@@ -232,19 +242,21 @@ def why_missed(W, g, batch, prof):
                    "reentrancy check, panic containment, the value copy) is the same for both hashers and lowers the "
                    "ratio (see the instruction counts below).")
     one, ext = batch_speedups(batch, "extend")
-    if "256" in ext:
+    if "256" in ext and ext["256"][1] < 2:
         out.append(f"- **`dm_extend`.** {ext['256'][0]:.0f} vs {one:.0f} "
                    "ns/key: most of an insert is the entry's own allocation (one `malloc` per entry, whose free-list "
                    "walk misses the cache after random-order frees: about half the time of `dm_extend` in a "
-                   "`perf` profile) and its hash, which batching cannot share; what a batch saves (one lock and "
-                   "one boundary crossing per call) is small next to them.")
+                   "`perf` profile), which batching cannot share; what a batch saves (one lock and one boundary "
+                   "crossing per call, and with SipHash on AVX2 most of the hashing: four keys per vector) is "
+                   "small next to it.")
     one, gm = batch_speedups(batch, "get_many")
-    if gm:
+    if "256" in gm and gm["256"][1] < 2:
         sp = ", ".join(f"{speedup:.2f}× at {size}" for size, (_, speedup) in gm.items())
         out.append(f"- **`dm_get_many`.** Per key against one `dm_get_copy` ({one:.0f} ns): {sp} keys per call. A "
                    "lookup waits on three dependent cache misses (control bytes, slot, entry); the batch prefetches "
-                   "them for the keys ahead, so the gain grows with the batch and is capped by how many misses the "
-                   "machine overlaps. Small batches pay the per-call planning without enough keys to overlap.")
+                   "them for the keys ahead and hashes SipHash keys four at a time (AVX2), so the gain grows with "
+                   "the batch and is capped by how many misses the machine overlaps. Small batches pay the per-call "
+                   "planning without enough keys to overlap.")
     out.append("")
     return out
 

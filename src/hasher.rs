@@ -65,7 +65,7 @@ impl State {
 /// SipHash-1-3 of a key. Out of line: inlined into every entry point it
 /// costs more in register spills than the call.
 #[inline(never)]
-fn sip_hash(k0: u64, k1: u64, key: &[u8]) -> u64 {
+pub(crate) fn sip_hash(k0: u64, k1: u64, key: &[u8]) -> u64 {
     SipHasher13::new_with_keys(k0, k1).hash(key)
 }
 

@@ -48,9 +48,11 @@ fn by_fours<'k>(_: u64, _: u64, _: usize, _: &impl Fn(usize) -> &'k [u8], _: &mu
     0
 }
 
+/// The one-key hash, shared with single calls (one copy of the code: a
+/// second call site made the compiler stop specialising it).
 #[inline]
 fn scalar(k0: u64, k1: u64, key: &[u8]) -> u64 {
-    siphasher::sip::SipHasher13::new_with_keys(k0, k1).hash(key)
+    crate::hasher::sip_hash(k0, k1, key)
 }
 
 /// The key's last `len % 8` bytes (`tail`, < 8) as a little-endian word,

@@ -11,8 +11,8 @@
 //!
 //! The gate then stays shut, so a shard that is written often is simply
 //! locked as before, and its writers only read the gate's flag. A reader that
-//! finds it shut takes the read lock and, on one of its locked reads in
-//! `reopen_every`, reopens the gate. That interval adapts per shard without
+//! finds it shut takes the read lock and, on one of every 2^`reopen_log2`
+//! of its locked reads, reopens the gate. That interval adapts per shard without
 //! clocks or extra shared writes: the counters also count finished gated
 //! reads, so a writer that shuts an open gate learns how many reads it let
 //! through since it was last shut. Fewer than `WORTH_SHUTTING` (shutting

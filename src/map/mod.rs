@@ -289,7 +289,7 @@ impl Map {
     }
 
     /// The live record for `key` in a read-locked table: usually the first
-    /// candidate slot's (`prefetch::first_candidate`), else hashbrown's lookup.
+    /// candidate slot's (`candidate`), else hashbrown's lookup.
     #[inline(always)]
     fn live<'t>(&self, table: &'t Table, hash: u64, key: &[u8]) -> Option<&'t Record> {
         // SAFETY: the bucket is full and belongs to `table`, borrowed for 't.

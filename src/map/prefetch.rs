@@ -1,9 +1,12 @@
-//! Software prefetching for batches. A lookup in a big table waits on three
-//! cache misses in a row: the control bytes, the slot, then the record the
-//! slot points to. One call at a time cannot overlap them (its shard lock's
-//! atomic instruction orders memory); a batch knows every hash up front, so
-//! it asks for item j + 2·AHEAD's control bytes and slot and item j + AHEAD's
-//! record while it works on item j, and the misses of many items overlap.
+//! Software prefetching for batches, and the first-control-group check
+//! (`first_group`) that both batches and single lookups start with.
+//!
+//! A lookup in a big table waits on three cache misses in a row: the
+//! control bytes, the slot, then the record the slot points to. One call at
+//! a time cannot overlap them (its shard lock's atomic instruction orders
+//! memory); a batch knows every hash up front, so it asks for item
+//! j + 2·AHEAD's control bytes and slot and item j + AHEAD's record while it
+//! works on item j, and the misses of many items overlap.
 
 use super::{Result, Table};
 
