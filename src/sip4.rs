@@ -75,6 +75,7 @@ impl Lanes {
 }
 
 /// Keys `i..i + N` when all exist and have one length.
+#[cfg(target_arch = "x86_64")] // the vector paths' helpers
 #[inline]
 fn same_length<'k, const N: usize>(i: usize, n: usize, key: &impl Fn(usize) -> &'k [u8]) -> Option<[&'k [u8]; N]> {
     if i + N > n {
@@ -88,6 +89,7 @@ fn same_length<'k, const N: usize>(i: usize, n: usize, key: &impl Fn(usize) -> &
 ///
 /// # Safety
 /// Every key must be at least `at + 8` bytes long.
+#[cfg(target_arch = "x86_64")] // the vector paths' helpers
 #[inline(always)]
 unsafe fn words<const N: usize>(keys: &[&[u8]; N], at: usize) -> [u64; N] {
     // SAFETY: in bounds (the caller's contract); unaligned reads are allowed.
@@ -96,6 +98,7 @@ unsafe fn words<const N: usize>(keys: &[&[u8]; N], at: usize) -> [u64; N] {
 
 /// The final block of each key: its length in the top byte, its last
 /// `len % 8` bytes below.
+#[cfg(target_arch = "x86_64")] // the vector paths' helpers
 #[inline(always)]
 fn last_words<const N: usize>(keys: &[&[u8]; N], len: usize) -> [u64; N] {
     keys.map(|k| (len as u64) << 56 | tail_word(&k[len / 8 * 8..]))
@@ -114,6 +117,7 @@ fn scalar(k0: u64, k1: u64, key: &[u8]) -> u64 {
 
 /// The key's last `len % 8` bytes (`tail`, < 8) as a little-endian word,
 /// without a `memcpy` call.
+#[cfg(target_arch = "x86_64")] // the vector paths' helpers
 #[inline(always)]
 fn tail_word(tail: &[u8]) -> u64 {
     let n = tail.len();
