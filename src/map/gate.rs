@@ -117,7 +117,7 @@ pub(super) struct Gates {
 impl Gates {
     /// Open gates for `shards` shards.
     pub fn new(shards: usize) -> Gates {
-        let stripes = thread::available_parallelism().map_or(1, usize::from).next_power_of_two().clamp(2, MAX_STRIPES);
+        let stripes = super::cpus().next_power_of_two().clamp(2, MAX_STRIPES);
         // Both powers of two, so a stripe is a whole number of lines.
         let stripe_len = shards.max(COUNTERS_PER_LINE);
         Gates {
@@ -356,9 +356,14 @@ mod tests {
                 done.store(true, Ordering::SeqCst);
             })
         };
-        std::thread::sleep(Duration::from_millis(100));
+        // The writer shuts the gate, then waits for this reader.
+        let start = std::time::Instant::now();
+        while is_open(&map, shard) {
+            assert!(start.elapsed() < Duration::from_secs(30), "the writer never shut the gate");
+            std::thread::yield_now();
+        }
+        std::thread::sleep(Duration::from_millis(50));
         assert!(!done.load(Ordering::SeqCst), "the writer changed the table under a reader");
-        assert!(!is_open(&map, shard), "the writer shut the gate while waiting");
         drop(guard);
         writer.join().unwrap();
         assert_eq!(map.get_with(b"k", <[u8]>::to_vec).as_deref(), Some(&b"new"[..]));
@@ -380,10 +385,13 @@ mod tests {
         // Two threads reading thousands of times per write: open at once.
         for _ in 0..40 {
             map.insert(b"k", b"v", None).unwrap();
+            let both = std::sync::Barrier::new(2);
             std::thread::scope(|s| {
                 for stripe in 0..2 {
+                    let both = &both;
                     s.spawn(move || {
                         on_stripe(stripe);
+                        both.wait(); // read side by side, as the gate expects
                         read(5000)
                     });
                 }

@@ -400,6 +400,13 @@ impl Map {
     }
 }
 
+/// CPUs this process may run on, asked once: `available_parallelism` reads
+/// cgroup files, and every map creation needs the answer twice.
+fn cpus() -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
 /// Four shards per CPU (dashmap's default), rounded up to a power of two,
 /// and at least 64: two threads on dashmap's 8 shards of a 2-CPU machine
 /// contend on the shard locks' cache lines often enough to cost ~25% of
@@ -409,6 +416,5 @@ impl Map {
 const MIN_DEFAULT_SHARDS: usize = 64;
 
 fn default_shard_count() -> usize {
-    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    (cpus * 4).next_power_of_two().clamp(MIN_DEFAULT_SHARDS, MAX_SHARDS)
+    (cpus() * 4).next_power_of_two().clamp(MIN_DEFAULT_SHARDS, MAX_SHARDS)
 }
