@@ -368,6 +368,71 @@ pub const Map = struct {
         return try ctx.result;
     }
 
+    /// The values of many keys, from `getMany`.
+    pub const Values = struct {
+        /// `values[i]` is the value of `keys[i]`, or null when it was absent;
+        /// the slices point into `bytes`.
+        values: []?[]const u8,
+        bytes: []u8,
+
+        pub fn deinit(self: *Values, allocator: Allocator) void {
+            allocator.free(self.values);
+            allocator.free(self.bytes);
+            self.* = undefined;
+        }
+    };
+
+    /// Looks up every key in `keys`, `batch_size` keys per library call
+    /// (`dm_get_many`: each batch takes its shards' read access once, so a
+    /// batch sees one consistent state, and the lookups overlap their cache
+    /// misses). Copies the values into one allocation; free the result with
+    /// `Values.deinit`.
+    pub fn getMany(self: Map, allocator: Allocator, keys: []const []const u8) Error!Values {
+        const values = try allocator.alloc(?[]const u8, keys.len);
+        errdefer allocator.free(values);
+        // Where each value lies in `data` while `data` still grows.
+        const spans = try allocator.alloc(?[2]usize, keys.len);
+        defer allocator.free(spans);
+        var data = std.ArrayList(u8).init(allocator);
+        errdefer data.deinit();
+        var key_buf: [batch_size]c.dm_slice = undefined;
+        var lens: [batch_size]usize = undefined;
+        var i: usize = 0;
+        while (i < keys.len) {
+            const n = @min(batch_size, keys.len - i);
+            for (0..n) |j| key_buf[j] = slice(keys[i + j]);
+            const start = data.items.len;
+            while (true) {
+                // Offer all spare capacity; when it is short the library says
+                // how much the batch needs (values may grow meanwhile: retry).
+                const spare = data.allocatedSlice()[start..];
+                var used: usize = 0;
+                const status = try check(c.dm_get_many(self.handle, &key_buf, n, mutPtr(spare), spare.len, &lens, &used));
+                if (status == c.DM_OK) {
+                    data.items.len = start + used;
+                    break;
+                }
+                if (status != c.DM_BUFFER_TOO_SMALL) return error.Unexpected;
+                try data.ensureTotalCapacity(start + used);
+            }
+            var at = start;
+            for (0..n) |j| {
+                if (lens[j] == std.math.maxInt(usize)) {
+                    spans[i + j] = null;
+                } else {
+                    spans[i + j] = .{ at, lens[j] };
+                    at += lens[j];
+                }
+            }
+            i += n;
+        }
+        const owned = try data.toOwnedSlice();
+        for (spans, values) |span, *value| {
+            value.* = if (span) |s| owned[s[0]..][0..s[1]] else null;
+        }
+        return .{ .values = values, .bytes = owned };
+    }
+
     /// Copies the value of `key` into `buf` and returns the filled part of
     /// `buf`, or null when absent. Allocates nothing. Returns
     /// `error.BufferTooSmall` (nothing copied) when the value does not fit;

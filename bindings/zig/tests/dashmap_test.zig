@@ -180,6 +180,37 @@ test "putMany and deleteMany across several batches" {
     try testing.expect(try map.isEmpty());
 }
 
+test "getMany across several batches, with absent keys and values of many sizes" {
+    var map = try testMap();
+    defer map.deinit();
+    const n = Map.batch_size * 2 + 7;
+    var key_store: [n][8]u8 = undefined;
+    var keys: [n][]const u8 = undefined;
+    const long = "v" ** 300;
+    for (0..n) |i| {
+        keys[i] = try std.fmt.bufPrint(&key_store[i], "k{d}", .{i});
+        // Every third key absent; values from 0 to 299 bytes.
+        if (i % 3 != 0) try map.put(keys[i], long[0 .. i % 300]);
+    }
+    var got = try map.getMany(testing.allocator, &keys);
+    defer got.deinit(testing.allocator);
+    try testing.expectEqual(@as(usize, n), got.values.len);
+    var present: usize = 0;
+    for (got.values, 0..) |value, i| {
+        if (i % 3 == 0) {
+            try testing.expect(value == null);
+        } else {
+            try testing.expectEqualStrings(long[0 .. i % 300], value.?);
+            present += 1;
+        }
+    }
+    try testing.expectEqual(@as(usize, n - (n + 2) / 3), present);
+    // No keys: nothing allocated that deinit cannot free.
+    var none = try map.getMany(testing.allocator, &.{});
+    defer none.deinit(testing.allocator);
+    try testing.expectEqual(@as(usize, 0), none.values.len);
+}
+
 test "tryInsert, swap, getOrInsert" {
     var map = try testMap();
     defer map.deinit();
