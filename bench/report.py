@@ -247,14 +247,14 @@ def why_missed(W, g, batch, prof):
                    "ns/key: most of an insert is the entry's own allocation (one `malloc` per entry, whose free-list "
                    "walk misses the cache after random-order frees: about half the time of `dm_extend` in a "
                    "`perf` profile), which batching cannot share; what a batch saves (one lock and one boundary "
-                   "crossing per call, and with SipHash on AVX2 most of the hashing: four keys per vector) is "
+                   "crossing per call, and with SipHash most of the hashing: 8 keys per AVX-512 or 4 per AVX2 vector) is "
                    "small next to it.")
     one, gm = batch_speedups(batch, "get_many")
     if "256" in gm and gm["256"][1] < 2:
         sp = ", ".join(f"{speedup:.2f}× at {size}" for size, (_, speedup) in gm.items())
         out.append(f"- **`dm_get_many`.** Per key against one `dm_get_copy` ({one:.0f} ns): {sp} keys per call. A "
                    "lookup waits on three dependent cache misses (control bytes, slot, entry); the batch prefetches "
-                   "them for the keys ahead and hashes SipHash keys four at a time (AVX2), so the gain grows with "
+                   "them for the keys ahead and hashes SipHash keys 8 (AVX-512) or 4 (AVX2) at a time, so the gain grows with "
                    "the batch and is capped by how many misses the machine overlaps. Small batches pay the per-call "
                    "planning without enough keys to overlap.")
     out.append("")
