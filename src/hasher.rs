@@ -52,8 +52,9 @@ impl State {
         }
     }
 
-    /// Calls `out(i, hash_key(key(i)))` for every `i < n`: a batch's keys,
-    /// hashed four at a time with SipHash where the CPU allows (`sip4`).
+    /// Calls `out(i, hash_key(key(i)))` for every `i < n`, in order: a
+    /// batch's keys, hashed with SipHash 8 or 4 at a time where the CPU
+    /// allows (`sip4`).
     pub fn hash_keys<'k>(&self, n: usize, key: impl Fn(usize) -> &'k [u8], mut out: impl FnMut(usize, u64)) {
         match self {
             State::Sip { k0, k1 } => crate::sip4::hash_all(*k0, *k1, n, key, out),

@@ -175,10 +175,10 @@ fn find_bucket(table: &Table, hash: u64, key: &[u8]) -> Option<Bucket<Slot>> {
     table.find(hash, holds(key))
 }
 
-/// Matches the slot holding `key`.
+/// Matches the slot holding `key` (the same comparison as `candidate`).
 #[inline]
 fn holds(key: &[u8]) -> impl Fn(&Slot) -> bool + '_ {
-    move |(record, _)| record.key() == key
+    move |(record, _)| same_key(record.key(), key)
 }
 
 impl Map {
