@@ -48,9 +48,13 @@ struct Scratch {
     needed: Vec<bool>,
 }
 
-/// A thread keeps its buffers only while they are this small (in entries,
-/// about 200 KiB in all), so a large batch does not pin memory for the
-/// thread's lifetime; for larger batches one allocation per call is noise.
+/// What a thread keeps of its buffers between calls (in entries, about
+/// 200 KiB in all): after a larger batch they are shrunk to this size rather
+/// than freed, so a large batch does not pin memory for the thread's
+/// lifetime, and the next small one allocates nothing. (Allocating them again
+/// cost more than memory: any glibc request over 1 KiB first consolidates all
+/// of the arena's small free blocks, the records a removal or clear just
+/// freed, while the batch is running.)
 const KEEP_ENTRIES: usize = 1 << 12;
 
 impl Scratch {
@@ -58,15 +62,18 @@ impl Scratch {
         Scratch { hashed: Vec::new(), next: Vec::new(), plan: Vec::new(), records: Vec::new(), needed: Vec::new() }
     }
 
-    /// Empties the buffers, freeing the records they still hold; keeps their
-    /// memory for the next call unless a buffer grew past `KEEP_ENTRIES`.
-    fn recycle(mut self) -> Option<Scratch> {
-        self.records.clear();
-        let largest = [self.hashed.capacity(), self.next.capacity(), self.plan.capacity(), self.records.capacity(), self.needed.capacity()]
-            .into_iter()
-            .max()
-            .unwrap_or(0);
-        (largest <= KEEP_ENTRIES).then_some(self)
+    /// Empties the buffers, freeing the records they still hold, and caps
+    /// their memory at `KEEP_ENTRIES` entries each for the next call.
+    fn recycle(&mut self) {
+        fn cap<T>(v: &mut Vec<T>) {
+            v.clear();
+            v.shrink_to(KEEP_ENTRIES);
+        }
+        cap(&mut self.hashed);
+        cap(&mut self.next);
+        cap(&mut self.plan);
+        cap(&mut self.records);
+        cap(&mut self.needed);
     }
 }
 
@@ -79,9 +86,8 @@ thread_local! {
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     let mut scratch = SCRATCH.try_with(Cell::take).unwrap_or_default();
     let result = f(&mut scratch);
-    if let Some(kept) = scratch.recycle() {
-        let _ = SCRATCH.try_with(|c| c.set(kept));
-    }
+    scratch.recycle();
+    let _ = SCRATCH.try_with(|c| c.set(scratch));
     result
 }
 
@@ -272,7 +278,7 @@ mod tests {
         let keys: Vec<Vec<u8>> = (0..n).map(key).collect();
         let key_refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
         assert_eq!(map.extend(&key_refs[..], &key_refs[..]).unwrap(), n);
-        assert_eq!(kept_capacity(), 0, "buffers of a huge batch are freed");
+        assert_eq!(kept_capacity(), KEEP_ENTRIES, "buffers of a huge batch are shrunk to the kept size");
 
         assert_eq!(map.extend(&key_refs[..3], &key_refs[10..13]).unwrap(), 0, "all three replaced");
         assert!(kept_capacity() >= 3, "small buffers are kept");
