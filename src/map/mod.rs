@@ -151,6 +151,7 @@ fn same_key(a: &[u8], b: &[u8]) -> bool {
 /// candidate with another key).
 #[inline(always)]
 fn candidate(table: &Table, hash: u64, key: &[u8]) -> Option<std::result::Result<Bucket<Slot>, ()>> {
+    prefetch::probe_slots(table, hash);
     match prefetch::first_group(table, hash) {
         prefetch::FirstGroup::Candidate(index) => {
             // SAFETY: `first_group` returns the index of a full bucket of `table`.

@@ -62,6 +62,16 @@ pub fn probe_lines(table: &Table, hash: u64) {
     prefetch(data_end.wrapping_sub(index + PROBE_GROUP));
 }
 
+/// Hints the CPU to fetch the 16 slots of `hash`'s first control group,
+/// so that their line arrives alongside the control bytes instead of after.
+#[inline(always)]
+pub fn probe_slots(table: &Table, hash: u64) {
+    let index = hash as usize & (table.buckets() - 1);
+    let data_end = table.data_end().as_ptr();
+    prefetch(data_end.wrapping_sub(index + 1));
+    prefetch(data_end.wrapping_sub(index + PROBE_GROUP));
+}
+
 /// Slots one control-group load covers (SSE2 groups are 16 bytes).
 const PROBE_GROUP: usize = 16;
 
