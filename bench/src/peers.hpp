@@ -217,9 +217,12 @@ struct Tbb {
 
 struct Cuckoo {
     libcuckoo::cuckoohash_map<std::string, std::string, SvHash, SvEq> map;
-    explicit Cuckoo(size_t cap) {
-        if (cap) map.reserve(cap);
-    }
+    // Without a capacity hint libcuckoo's constructor allocates 2^16 buckets
+    // (262,144 slots, DEFAULT_SIZE): 16x RapidGrow's 2^14-key space, so it
+    // would never grow there. Unsized, it starts from 64 slots instead, and
+    // grows like every other map in the harness.
+    static constexpr size_t kUnsizedSlots = 64;
+    explicit Cuckoo(size_t cap) : map(cap ? cap : kUnsizedSlots) {}
     bool get(const uint8_t *k, size_t kl, uint8_t *buf, size_t cap) const {
         return map.find_fn(sv(k, kl), [&](const std::string &v) {
             if (v.size() <= cap) std::memcpy(buf, v.data(), v.size());
