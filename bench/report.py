@@ -431,7 +431,7 @@ def report(results, md_path):
                  "With few shards, two threads often hit the same lock's cache line, which then moves between the "
                  "cores on every operation. Mop/s (median) by shard count, 16 B keys, 64 B values, 2^14 keys, "
                  "libdashmap and native dashmap given the same count. dashmap's default is 4 × CPUs (8 on this 2-CPU "
-                 "machine); libdashmap's is the same but at least 64, which costs an empty map about 14 KiB with its "
+                 "machine); libdashmap's is the same but at least 64, which costs an empty map about 15 KiB with its "
                  "gates (`dm_with_shards` / `dm_options.shards` choose fewer).\n")
         for w in ("ReadHeavy", "Exchange"):
             for t in sorted({k[1] for k in S if k[0] == w}):

@@ -134,7 +134,7 @@ typedef struct {
   /**
    * Number of shards (independent locks): a power of two in [2, DM_MAX_SHARDS],
    * or 0 for the default: 4 x CPUs rounded up to a power of two, at least 64
-   * (an empty map then takes about 14 KiB on 2 CPUs, 24 KiB on 16; choose
+   * (an empty map then takes about 15 KiB on 2 CPUs, 36 KiB on 16; choose
    * fewer for many tiny maps).
    */
   size_t shards;

@@ -412,7 +412,7 @@ fn cpus() -> usize {
 /// and at least 64: two threads on dashmap's 8 shards of a 2-CPU machine
 /// contend on the shard locks' cache lines often enough to cost ~25% of
 /// ReadHeavy throughput (BENCHMARKS.md, "Shard count"), while 64 shards cost
-/// an empty map ~14 KiB (with the reader gates) and a single thread nothing
+/// an empty map ~15 KiB on 2 CPUs (with the reader gates) and a single thread nothing
 /// measurable.
 const MIN_DEFAULT_SHARDS: usize = 64;
 
