@@ -39,7 +39,7 @@
 
 use std::cell::Cell;
 use std::hint;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 
 use super::{Shard, Table};
@@ -153,6 +153,11 @@ struct Control {
     open: AtomicBool,
     /// log2 of the reopening interval; written by writers only.
     reopen_log2: AtomicU32,
+    /// Where the table's control bytes start, and its bucket mask, as the
+    /// last writer left them (null until the first write): read before the
+    /// gate or lock is taken, to prefetch, never to read through.
+    hint_ctrl: AtomicPtr<u8>,
+    hint_mask: AtomicUsize,
 }
 
 #[repr(align(128))]
@@ -182,7 +187,12 @@ impl Gates {
         let stripe_len = shards.max(COUNTERS_PER_LINE);
         Gates {
             control: (0..shards)
-                .map(|_| Control { open: AtomicBool::new(true), reopen_log2: AtomicU32::new(0) })
+                .map(|_| Control {
+                    open: AtomicBool::new(true),
+                    reopen_log2: AtomicU32::new(0),
+                    hint_ctrl: AtomicPtr::new(std::ptr::null_mut()),
+                    hint_mask: AtomicUsize::new(0),
+                })
                 .collect(),
             counters: (0..stripes * stripe_len / COUNTERS_PER_LINE).map(|_| CounterLine(Default::default())).collect(),
             finished_at_shut: (0..stripes * stripe_len).map(|_| AtomicU32::new(0)).collect(),
@@ -217,6 +227,34 @@ impl Gates {
             return None;
         }
         Some(Pass { counter, owned: stripe < self.stripes / 2 })
+    }
+
+    /// Hints the CPU to fetch the control bytes and slots a lookup of `hash`
+    /// in shard `shard` reads first, from where the table was when last
+    /// written: its lines then arrive while the gate or lock is being taken
+    /// (whose cache line, after another core's write, is a miss of its own).
+    #[inline(always)]
+    pub fn prefetch_probe(&self, shard: usize, hash: u64) {
+        let control = &self.control[shard];
+        let ctrl = control.hint_ctrl.load(Ordering::Relaxed);
+        if !ctrl.is_null() {
+            super::prefetch::probe_at(ctrl, control.hint_mask.load(Ordering::Relaxed), hash);
+        }
+    }
+
+    /// For a writer about to release shard `shard`'s write lock: records
+    /// where its table now is, for `prefetch_probe`.
+    #[inline(always)]
+    fn note_table(&self, shard: usize, table: &Table) {
+        let control = &self.control[shard];
+        let ctrl = table.data_end().as_ptr().cast::<u8>();
+        let mask = table.buckets() - 1;
+        // Stored only when changed (growth, shrinking), so readers' copies
+        // of the line are not invalidated by every write.
+        if control.hint_ctrl.load(Ordering::Relaxed) != ctrl || control.hint_mask.load(Ordering::Relaxed) != mask {
+            control.hint_ctrl.store(ctrl, Ordering::Relaxed);
+            control.hint_mask.store(mask, Ordering::Relaxed);
+        }
     }
 
     /// For a writer holding shard `shard`'s write lock: if its gate is open,
@@ -325,8 +363,36 @@ impl std::ops::Deref for ReadGuard<'_> {
     }
 }
 
-/// The table under the write lock, its gate shut.
-pub(super) type WriteGuard<'a> = dashmap_rs::RwLockWriteGuard<'a, Table>;
+/// The table under the write lock, its gate shut. Dropping it notes where
+/// the table is for `Gates::prefetch_probe` before the lock is released.
+pub(super) struct WriteGuard<'a> {
+    guard: dashmap_rs::RwLockWriteGuard<'a, Table>,
+    gates: &'a Gates,
+    shard: usize,
+}
+
+impl std::ops::Deref for WriteGuard<'_> {
+    type Target = Table;
+    #[inline(always)]
+    fn deref(&self) -> &Table {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for WriteGuard<'_> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Table {
+        &mut self.guard
+    }
+}
+
+impl Drop for WriteGuard<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // The lock (the `guard` field) is released after this.
+        self.gates.note_table(self.shard, &self.guard);
+    }
+}
 
 /// One shard: dashmap's lock over its table, and its gate.
 #[derive(Clone, Copy)]
@@ -377,7 +443,7 @@ impl<'a> ShardRef<'a> {
         super::prefetch::prefetch_for_write(self.lock);
         let guard = self.lock.write();
         self.gates.shut(self.index);
-        guard
+        WriteGuard { guard, gates: self.gates, shard: self.index }
     }
 }
 
@@ -478,6 +544,37 @@ mod tests {
             read(5000);
         }
         assert!(log2() >= 3, "a single reader: reopening interval 2^{}", log2());
+    }
+
+    /// The prefetch hint follows the table: set by the first write, moved
+    /// when the table grows or shrinks.
+    #[test]
+    fn writers_note_where_the_table_is() {
+        let map = small_map();
+        let shard = map.locate(b"k").1.index;
+        let hint = || {
+            let c = &map.gates.control[shard];
+            (c.hint_ctrl.load(Ordering::Relaxed), c.hint_mask.load(Ordering::Relaxed))
+        };
+        let actual = || {
+            let table = map.shard(shard).read_locked();
+            (table.data_end().as_ptr().cast::<u8>(), table.buckets() - 1)
+        };
+        assert!(hint().0.is_null(), "no write yet");
+        map.insert(b"k", b"v", None).unwrap();
+        assert_eq!(hint(), actual());
+        let small = actual();
+        let keys: Vec<Vec<u8>> = (0..1000).map(|i| format!("key{i}").into_bytes()).collect();
+        for k in &keys {
+            map.insert(k, b"v", None).unwrap();
+        }
+        assert_ne!(actual(), small, "the table grew");
+        assert_eq!(hint(), actual());
+        for k in &keys {
+            map.remove_if(k, |_| true);
+        }
+        map.shrink_to_fit();
+        assert_eq!(hint(), actual(), "after shrinking");
     }
 
     /// A thread that reads through a gate owns its stripe while it runs

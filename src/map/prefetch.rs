@@ -72,6 +72,18 @@ pub fn probe_slots(table: &Table, hash: u64) {
     prefetch(data_end.wrapping_sub(index + PROBE_GROUP));
 }
 
+/// Like `probe_lines`, from a table's control-byte pointer and bucket mask
+/// as last seen (`Gates::prefetch_probe`): the addresses may be stale, and
+/// are only prefetched, never read.
+#[inline(always)]
+pub fn probe_at(ctrl: *const u8, mask: usize, hash: u64) {
+    let index = hash as usize & mask;
+    prefetch(ctrl.wrapping_add(index));
+    let slots = ctrl.cast::<super::Slot>();
+    prefetch(slots.wrapping_sub(index + 1));
+    prefetch(slots.wrapping_sub(index + PROBE_GROUP));
+}
+
 /// Slots one control-group load covers (SSE2 groups are 16 bytes).
 const PROBE_GROUP: usize = 16;
 
