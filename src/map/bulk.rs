@@ -13,6 +13,9 @@ use super::{Error, Map, Record, Result};
 /// long a writer can wait behind a large batch.
 const GET_MANY_CHUNK: usize = 1024;
 
+/// Shards whose read guards `get_many` keeps on the stack (24 bytes each).
+const INLINE_GUARDS: usize = 64;
+
 /// The keys (or values) of a batch, read by index: a Rust slice of byte
 /// slices, or the C caller's `dm_slice` array read in place.
 pub trait ByteList {
@@ -186,9 +189,18 @@ impl Map {
     /// most one shard lock): those lookups see one consistent state.
     pub fn get_many(&self, keys: &(impl ByteList + ?Sized), mut f: impl FnMut(usize, Option<&[u8]>)) -> Result<()> {
         let shard_count = self.shard_count();
-        let mut guards: Vec<Option<ReadGuard<'_>>> = Vec::new();
-        guards.try_reserve_exact(shard_count).map_err(|_| Error::NoMemory)?;
-        guards.resize_with(shard_count, || None);
+        // The default shard counts (up to 16 CPUs) fit on the stack: a heap
+        // block this size (over 1 KiB) would make glibc consolidate its
+        // free lists on every call.
+        let mut inline: [Option<ReadGuard<'_>>; INLINE_GUARDS] = std::array::from_fn(|_| None);
+        let mut heap: Vec<Option<ReadGuard<'_>>> = Vec::new();
+        let guards: &mut [Option<ReadGuard<'_>>] = if shard_count <= INLINE_GUARDS {
+            &mut inline[..shard_count]
+        } else {
+            heap.try_reserve_exact(shard_count).map_err(|_| Error::NoMemory)?;
+            heap.resize_with(shard_count, || None);
+            &mut heap
+        };
         with_scratch(|s| {
             reset(&mut s.hashed, keys.count().min(GET_MANY_CHUNK))?;
             reset(&mut s.needed, shard_count)?;
