@@ -153,7 +153,7 @@ impl Map {
             let records = &mut s.records;
             Self::for_each_run(&s.plan, |shard, run| {
                 let mut table = self.shard(shard).write();
-                table.try_reserve(run.len(), self.rehasher()).map_err(|_| Error::NoMemory)?;
+                self.reserve(&mut table, shard, run.len())?;
                 pipeline(run.len(), |stage, j| {
                     let (_, hash, i) = run[j];
                     match stage {

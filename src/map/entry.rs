@@ -86,7 +86,7 @@ impl Entry<'_> {
         if self.found.is_none() && !self.admitted {
             // No bucket is held for a vacant entry, so growing the table here is safe.
             self.map.admit(self.table)?;
-            if self.table.try_reserve(1, self.map.rehasher()).is_err() {
+            if self.map.reserve(self.table, self.map.shard_index(self.hash), 1).is_err() {
                 self.map.release(1);
                 return Err(Error::NoMemory);
             }

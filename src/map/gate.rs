@@ -153,8 +153,8 @@ struct Control {
     open: AtomicBool,
     /// log2 of the reopening interval; written by writers only.
     reopen_log2: AtomicU32,
-    /// Where the table's control bytes start, and its bucket mask, as the
-    /// last writer left them (null until the first write): read before the
+    /// Where the table's control bytes start, and its bucket mask, as of
+    /// its last growth or shrinking (null before the first): read before the
     /// gate or lock is taken, to prefetch, never to read through.
     hint_ctrl: AtomicPtr<u8>,
     hint_mask: AtomicUsize,
@@ -242,19 +242,14 @@ impl Gates {
         }
     }
 
-    /// For a writer about to release shard `shard`'s write lock: records
-    /// where its table now is, for `prefetch_probe`.
-    #[inline(always)]
-    fn note_table(&self, shard: usize, table: &Table) {
+    /// For a writer that may have moved shard `shard`'s table (growing or
+    /// shrinking it), still holding the write lock: records where the table
+    /// now is, for `prefetch_probe`.
+    #[cold]
+    pub fn note_table(&self, shard: usize, table: &Table) {
         let control = &self.control[shard];
-        let ctrl = table.data_end().as_ptr().cast::<u8>();
-        let mask = table.buckets() - 1;
-        // Stored only when changed (growth, shrinking), so readers' copies
-        // of the line are not invalidated by every write.
-        if control.hint_ctrl.load(Ordering::Relaxed) != ctrl || control.hint_mask.load(Ordering::Relaxed) != mask {
-            control.hint_ctrl.store(ctrl, Ordering::Relaxed);
-            control.hint_mask.store(mask, Ordering::Relaxed);
-        }
+        control.hint_ctrl.store(table.data_end().as_ptr().cast::<u8>(), Ordering::Relaxed);
+        control.hint_mask.store(table.buckets() - 1, Ordering::Relaxed);
     }
 
     /// For a writer holding shard `shard`'s write lock: if its gate is open,
@@ -363,36 +358,8 @@ impl std::ops::Deref for ReadGuard<'_> {
     }
 }
 
-/// The table under the write lock, its gate shut. Dropping it notes where
-/// the table is for `Gates::prefetch_probe` before the lock is released.
-pub(super) struct WriteGuard<'a> {
-    guard: dashmap_rs::RwLockWriteGuard<'a, Table>,
-    gates: &'a Gates,
-    shard: usize,
-}
-
-impl std::ops::Deref for WriteGuard<'_> {
-    type Target = Table;
-    #[inline(always)]
-    fn deref(&self) -> &Table {
-        &self.guard
-    }
-}
-
-impl std::ops::DerefMut for WriteGuard<'_> {
-    #[inline(always)]
-    fn deref_mut(&mut self) -> &mut Table {
-        &mut self.guard
-    }
-}
-
-impl Drop for WriteGuard<'_> {
-    #[inline(always)]
-    fn drop(&mut self) {
-        // The lock (the `guard` field) is released after this.
-        self.gates.note_table(self.shard, &self.guard);
-    }
-}
+/// The table under the write lock, its gate shut.
+pub(super) type WriteGuard<'a> = dashmap_rs::RwLockWriteGuard<'a, Table>;
 
 /// One shard: dashmap's lock over its table, and its gate.
 #[derive(Clone, Copy)]
@@ -443,7 +410,7 @@ impl<'a> ShardRef<'a> {
         super::prefetch::prefetch_for_write(self.lock);
         let guard = self.lock.write();
         self.gates.shut(self.index);
-        WriteGuard { guard, gates: self.gates, shard: self.index }
+        guard
     }
 }
 
@@ -546,8 +513,8 @@ mod tests {
         assert!(log2() >= 3, "a single reader: reopening interval 2^{}", log2());
     }
 
-    /// The prefetch hint follows the table: set by the first write, moved
-    /// when the table grows or shrinks.
+    /// The prefetch hint follows the table: set when it first grows, moved
+    /// when it grows or shrinks.
     #[test]
     fn writers_note_where_the_table_is() {
         let map = small_map();
@@ -560,7 +527,7 @@ mod tests {
             let table = map.shard(shard).read_locked();
             (table.data_end().as_ptr().cast::<u8>(), table.buckets() - 1)
         };
-        assert!(hint().0.is_null(), "no write yet");
+        assert!(hint().0.is_null(), "no table yet");
         map.insert(b"k", b"v", None).unwrap();
         assert_eq!(hint(), actual());
         let small = actual();

@@ -198,7 +198,7 @@ impl Map {
         if opts.capacity > 0 {
             let per_shard = opts.capacity.div_ceil(shards);
             for shard in map.shards() {
-                shard.write().try_reserve(per_shard, map.rehasher()).map_err(|_| Error::NoMemory)?;
+                map.reserve(&mut shard.write(), shard.index, per_shard)?;
             }
         }
         Ok(map)
@@ -244,11 +244,24 @@ impl Map {
         move |(record, _)| self.hash(record.key())
     }
 
+    /// Makes room for `additional` more entries in shard `shard`'s
+    /// write-locked `table`, fallibly; a table that moved is noted for the
+    /// gates' prefetch hint.
+    #[inline(always)]
+    fn reserve(&self, table: &mut Table, shard: usize, additional: usize) -> Result<()> {
+        let buckets = table.buckets();
+        table.try_reserve(additional, self.rehasher()).map_err(|_| Error::NoMemory)?;
+        if table.buckets() != buckets {
+            self.gates.note_table(shard, table);
+        }
+        Ok(())
+    }
+
     /// Inserts a record whose key is known to be absent, growing the table
     /// fallibly first and respecting the size bound.
     fn insert_absent(&self, table: &mut Table, hash: u64, record: Record) -> Result<()> {
         self.admit(table)?;
-        if table.try_reserve(1, self.rehasher()).is_err() {
+        if self.reserve(table, self.shard_index(hash), 1).is_err() {
             self.release(1);
             return Err(Error::NoMemory);
         }
@@ -382,6 +395,7 @@ impl Map {
             let mut table = shard.write();
             let len = table.len();
             table.shrink_to(len, self.rehasher());
+            self.gates.note_table(shard.index, &table);
         }
     }
 
