@@ -242,6 +242,12 @@ def why_missed(W, g, batch, prof):
                    "operation whose cost is mostly memory traffic; what else the C call does (argument checks, the "
                    "reentrancy check, panic containment, the value copy) is the same for both hashers and lowers the "
                    "ratio (see the instruction counts below).")
+        w2 = lambda w, m: (W.get((w, 2, 16, 64, 14, m)) or (None,))[0]
+        ro = ratio(w2("ReadOnly", "dm_fast"), w2("ReadOnly", "dm_sip"))
+        if ro:
+            out[-1] += (f" Without writes (ReadOnly, 2 threads) the ratio is {ro:.2f}×: ReadHeavy's 2% writes each move "
+                        "the written shard's lock and table lines and its gate flag to the writing core, and the other "
+                        "core's next reads of that shard miss them, a cost the hash does not change.")
     one, ext = batch_speedups(batch, "extend")
     if "256" in ext and ext["256"][1] < 2:
         out.append(f"- **`dm_extend`.** {ext['256'][0]:.0f} vs {one:.0f} "
