@@ -214,7 +214,8 @@ impl Map {
     /// The key's hash and the shard that holds it (inlined: it is the start
     /// of every operation, and a call costs it a fifth of its instructions).
     /// Also starts fetching the lines the lookup will read, so that they
-    /// arrive while the caller takes the gate or the lock (Exchange +10%).
+    /// arrive while the caller takes the gate or the lock (Exchange +11-15%
+    /// with two threads).
     #[inline(always)]
     fn locate(&self, key: &[u8]) -> (u64, ShardRef<'_>) {
         let hash = self.hash(key);
@@ -430,8 +431,8 @@ fn cpus() -> usize {
 /// and at least 64: two threads on dashmap's 8 shards of a 2-CPU machine
 /// contend on the shard locks' cache lines often enough to cost ~25% of
 /// ReadHeavy throughput (BENCHMARKS.md, "Shard count"), while 64 shards cost
-/// an empty map ~15 KiB on 2 CPUs (with the reader gates) and a single thread nothing
-/// measurable.
+/// an empty map ~15 KiB on 2 CPUs (with the reader gates) and a single
+/// thread nothing measurable.
 const MIN_DEFAULT_SHARDS: usize = 64;
 
 fn default_shard_count() -> usize {

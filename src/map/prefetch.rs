@@ -2,11 +2,12 @@
 //! (`first_group`) that both batches and single lookups start with.
 //!
 //! A lookup in a big table waits on three cache misses in a row: the
-//! control bytes, the slot, then the record the slot points to. One call at
-//! a time cannot overlap them (its shard lock's atomic instruction orders
-//! memory); a batch knows every hash up front, so it asks for item
-//! j + 2·AHEAD's control bytes and slot and item j + AHEAD's record while it
-//! works on item j, and the misses of many items overlap.
+//! control bytes, the slot, then the record the slot points to. A single
+//! call overlaps the first two with each other and with taking its gate or
+//! lock (`probe_at`, from where the shard's table was last seen); a batch
+//! knows every hash up front, so it asks for item j + 2·AHEAD's control
+//! bytes and slot and item j + AHEAD's record while it works on item j, and
+//! the misses of many items overlap.
 
 use super::{Result, Table};
 
@@ -48,38 +49,35 @@ pub fn pipeline(n: usize, mut step: impl FnMut(Stage, usize) -> Result<()>) -> R
 }
 
 /// Hints the CPU to fetch the control bytes and the slots that a lookup of
-/// `hash` in `table` reads first. Only addresses are computed
-/// (hashbrown keeps the control bytes at `data_end` and slot i just below
-/// it, at `data_end - (i + 1)`); nothing is read, so a stale guess is harmless.
+/// `hash` in `table` reads first.
 #[inline(always)]
 pub fn probe_lines(table: &Table, hash: u64) {
-    let index = hash as usize & (table.buckets() - 1);
-    let data_end = table.data_end().as_ptr();
-    prefetch(data_end.cast::<u8>().wrapping_add(index));
-    // The key is in one of the 16 slots of the first control group, 128
-    // bytes below `data_end - index`: two lines.
-    prefetch(data_end.wrapping_sub(index + 1));
-    prefetch(data_end.wrapping_sub(index + PROBE_GROUP));
+    probe_at(table.data_end().as_ptr().cast(), table.buckets() - 1, hash);
 }
 
 /// Hints the CPU to fetch the 16 slots of `hash`'s first control group,
 /// so that their line arrives alongside the control bytes instead of after.
 #[inline(always)]
 pub fn probe_slots(table: &Table, hash: u64) {
-    let index = hash as usize & (table.buckets() - 1);
-    let data_end = table.data_end().as_ptr();
-    prefetch(data_end.wrapping_sub(index + 1));
-    prefetch(data_end.wrapping_sub(index + PROBE_GROUP));
+    slots_at(table.data_end().as_ptr().cast(), table.buckets() - 1, hash);
 }
 
-/// Like `probe_lines`, from a table's control-byte pointer and bucket mask
-/// as last seen (`Gates::prefetch_probe`): the addresses may be stale, and
-/// are only prefetched, never read.
+/// `probe_lines` for a table whose control bytes start at `ctrl` and whose
+/// bucket mask is `mask`. Only addresses are computed (hashbrown keeps the
+/// control bytes at `data_end` and slot i just below it, at `data_end - (i +
+/// 1)`); nothing is read, so a stale guess (`Gates::prefetch_probe`) is harmless.
 #[inline(always)]
 pub fn probe_at(ctrl: *const u8, mask: usize, hash: u64) {
+    prefetch(ctrl.wrapping_add(hash as usize & mask));
+    slots_at(ctrl, mask, hash);
+}
+
+#[inline(always)]
+fn slots_at(ctrl: *const u8, mask: usize, hash: u64) {
     let index = hash as usize & mask;
-    prefetch(ctrl.wrapping_add(index));
     let slots = ctrl.cast::<super::Slot>();
+    // The key is in one of the 16 slots of the first control group, 128
+    // bytes below `data_end - index`: two lines.
     prefetch(slots.wrapping_sub(index + 1));
     prefetch(slots.wrapping_sub(index + PROBE_GROUP));
 }
