@@ -166,9 +166,9 @@ struct CounterLine([AtomicU64; COUNTERS_PER_LINE]);
 /// The gates of all shards of one map.
 pub(super) struct Gates {
     control: Box<[Control]>,
-    /// Readers inside, per stripe and shard: counter `(stripe << stripe_shift)
-    /// + shard`, so each stripe starts a line and a thread's counters share
-    /// lines only with the same stripe's.
+    /// Readers inside, per stripe and shard: counter
+    /// `(stripe << stripe_shift) + shard`, so each stripe starts a line and a
+    /// thread's counters share lines only with the same stripe's.
     counters: Box<[CounterLine]>,
     /// Each counter's finished reads when its gate was last shut, indexed
     /// like the counters; used by writers only (under the write lock).

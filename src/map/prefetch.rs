@@ -57,6 +57,9 @@ pub fn probe_lines(table: &Table, hash: u64) {
 
 /// Hints the CPU to fetch the 16 slots of `hash`'s first control group,
 /// so that their line arrives alongside the control bytes instead of after.
+/// Single lookups ask again here, under the gate or lock, although
+/// `Gates::prefetch_probe` usually asked already: the hint may be stale or
+/// unset, and dropping the repeat measured 0-4% slower.
 #[inline(always)]
 pub fn probe_slots(table: &Table, hash: u64) {
     slots_at(table.data_end().as_ptr().cast(), table.buckets() - 1, hash);
