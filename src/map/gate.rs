@@ -230,8 +230,8 @@ impl Gates {
     }
 
     /// Hints the CPU to fetch the control bytes and slots a lookup of `hash`
-    /// in shard `shard` reads first, from where the table was when last
-    /// written: its lines then arrive while the gate or lock is being taken
+    /// in shard `shard` reads first, from where the table was when it last
+    /// grew or shrank: its lines then arrive while the gate or lock is being taken
     /// (whose cache line, after another core's write, is a miss of its own).
     #[inline(always)]
     pub fn prefetch_probe(&self, shard: usize, hash: u64) {
