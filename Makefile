@@ -28,6 +28,8 @@ all: lib
 # and an uninstalled pkg-config file in target/pkgconfig for in-tree consumers.
 lib:
 	$(CARGO) build --release --locked
+	@# The static archive's copy of mimalloc gets private names (see the script).
+	scripts/rename-bundled-symbols.sh $(RELEASE)/libdashmap.a
 	@# In-tree users load the library by its SONAME (libdashmap.so.0.Y); point it at the build.
 	soname=$$(readelf -d $(RELEASE)/libdashmap.so | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p'); \
 	    if [ -n "$$soname" ]; then ln -sf libdashmap.so $(RELEASE)/$$soname; fi
@@ -42,6 +44,8 @@ test: test-rust test-header test-c test-examples test-install test-go test-node 
 
 test-rust:
 	$(CARGO) test --locked
+	@# Entries from the system allocator instead of the bundled mimalloc.
+	$(CARGO) test --locked --no-default-features --target-dir target/sysalloc
 	$(CARGO) test --locked --features fault-injection --target-dir target/fault --test fault
 	$(CARGO) test --locked --release --test hashdos -- --nocapture
 

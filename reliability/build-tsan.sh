@@ -5,6 +5,9 @@
 # (RUSTC_BOOTSTRAP=1). LTO is off to keep the build short (about 4 minutes
 # from scratch on 2 cores, seconds when cached). Used by
 # scripts/test-reliability.sh and scripts/stress.sh (STRESS_TSAN=1).
+# Without the bundled mimalloc (--no-default-features): its C code is not
+# instrumented, so TSan would not see the synchronisation that hands a freed
+# entry's memory to another thread, and would report races that are not.
 #
 #   reliability/build-tsan.sh            # build
 #   reliability/build-tsan.sh --runtime  # print the path of rustc's TSan runtime
@@ -20,5 +23,5 @@ fi
 echo "tsan: building libdashmap.a with -Zsanitizer=thread -Zbuild-std (target/tsan)"
 RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=thread" \
 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=1 \
-    cargo rustc --release --lib --crate-type staticlib -Zbuild-std \
+    cargo rustc --release --lib --crate-type staticlib -Zbuild-std --no-default-features \
     --target "$TARGET" --target-dir target/tsan --locked --quiet

@@ -202,6 +202,9 @@ if grep -q libdashmap <<<"$(ldd ./c_static) $(needed_by c_static)"; then
 fi
 env -u LD_LIBRARY_PATH ./c_static
 ok "C consumer via 'pkg-config --static' against libdashmap.a: no libdashmap.so needed (ldd), runs"
+gcc -std=c11 "${warn[@]}" "$root/tests/install/own_mimalloc.c" $(pkg-config --static --cflags dashmap) $static_libs -o own_mimalloc
+env -u LD_LIBRARY_PATH ./own_mimalloc
+ok "static: a program defining its own mi_malloc/mi_free links with libdashmap.a (bundled mimalloc renamed) and neither calls the other's"
 cd "$root"
 
 # --------------------------------------------------- C++ via find_package

@@ -7,6 +7,7 @@ mod bulk;
 mod clock;
 mod entry;
 mod gate;
+mod heap;
 mod iter;
 mod ops;
 mod prefetch;

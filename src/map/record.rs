@@ -6,11 +6,12 @@
 //! replacing a value of the same length is a copy in place. Only entries with
 //! a time-to-live carry the 8-byte deadline, so maps without TTLs pay nothing.
 
-use std::alloc::{alloc, dealloc, Layout};
+use std::alloc::Layout;
 use std::hash::{Hash, Hasher};
 use std::mem::{align_of, size_of};
 use std::ptr::{self, NonNull};
 
+use super::heap;
 use super::{Error, Result};
 
 const HEADER: usize = 2 * size_of::<usize>();
@@ -51,8 +52,8 @@ impl Record {
             return Err(Error::Invalid);
         }
         let layout = layout(key.len(), value.len(), deadline.is_some())?;
-        // SAFETY: the layout is at least HEADER bytes, so not zero-sized.
-        let raw = unsafe { alloc(layout) };
+        // The layout is at least HEADER bytes, so not zero-sized.
+        let raw = heap::alloc(layout);
         let block = NonNull::new(raw.cast::<usize>()).ok_or(Error::NoMemory)?;
         let flag = if deadline.is_some() { HAS_DEADLINE } else { 0 };
         // SAFETY: the block is `layout.size()` bytes, aligned for usize: the
@@ -183,7 +184,7 @@ impl Drop for Record {
         let (k, v, has) = self.lens();
         if let Ok(layout) = layout(k, v, has) {
             // SAFETY: allocated in `with_deadline` with exactly this layout.
-            unsafe { dealloc(self.block.as_ptr().cast(), layout) };
+            unsafe { heap::dealloc(self.block.as_ptr().cast(), layout) };
         }
     }
 }
@@ -207,6 +208,16 @@ impl Eq for Record {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "mimalloc")]
+    #[test]
+    fn blocks_come_from_mimalloc() {
+        let records: Vec<Record> = (0..1000usize).map(|i| Record::new(&i.to_le_bytes(), &[7; 64]).unwrap()).collect();
+        assert!(records.iter().all(|r| heap::from_mimalloc(r.as_ptr())), "every entry block is mimalloc's");
+        // The check can fail: the global allocator's blocks are not mimalloc's.
+        let boxed = Box::new([0u8; 96]);
+        assert!(!heap::from_mimalloc(boxed.as_ptr()));
+    }
 
     #[test]
     fn stores_and_replaces() {
