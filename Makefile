@@ -12,6 +12,9 @@
 # what they need (npm packages, ziglang from PyPI, Debian packages).
 
 CARGO     ?= cargo
+# Extra cargo flags for the library, e.g. CARGO_FLAGS=--no-default-features
+# (entries from the system allocator instead of the bundled mimalloc).
+CARGO_FLAGS ?=
 PREFIX    ?= /usr/local
 BUILD     ?= build
 RELEASE   := target/release
@@ -27,7 +30,7 @@ all: lib
 # The shared and static library in target/release, the header in include/,
 # and an uninstalled pkg-config file in target/pkgconfig for in-tree consumers.
 lib:
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked $(CARGO_FLAGS)
 	@# The static archive's copy of mimalloc gets private names (see the script).
 	scripts/rename-bundled-symbols.sh $(RELEASE)/libdashmap.a
 	@# In-tree users load the library by its SONAME (libdashmap.so.0.Y); point it at the build.
