@@ -9,7 +9,10 @@
  *   A dm_map maps byte strings to byte strings. It is split into shards, each
  *   guarded by its own reader-writer lock, so threads working on different
  *   keys rarely wait for each other. Keys and values are always copied in;
- *   the map never keeps a caller's pointer.
+ *   the map never keeps a caller's pointer. Each entry is one heap block:
+ *   up to 64 KiB from the library's own, private copy of mimalloc (the
+ *   program's malloc is neither used nor replaced), larger ones from malloc;
+ *   all from malloc in a build made with `--no-default-features`.
  *
  * Conventions (every function)
  *   - Inputs come before outputs; every buffer is followed by its size.

@@ -211,12 +211,18 @@ mod tests {
 
     #[cfg(feature = "mimalloc")]
     #[test]
-    fn blocks_come_from_mimalloc() {
+    fn blocks_up_to_64_kib_come_from_mimalloc() {
         let records: Vec<Record> = (0..1000usize).map(|i| Record::new(&i.to_le_bytes(), &[7; 64]).unwrap()).collect();
         assert!(records.iter().all(|r| heap::from_mimalloc(r.as_ptr())), "every entry block is mimalloc's");
         // The check can fail: the global allocator's blocks are not mimalloc's.
         let boxed = Box::new([0u8; 96]);
         assert!(!heap::from_mimalloc(boxed.as_ptr()));
+        // Blocks over 64 KiB come from the system allocator, up to it from mimalloc.
+        let largest = Record::new(b"k", &vec![1; 64 * 1024 - 17]).unwrap();
+        let big = Record::new(b"k", &vec![1; 64 * 1024 - 16]).unwrap();
+        assert!(heap::from_mimalloc(largest.as_ptr()), "a 64 KiB block");
+        assert!(!heap::from_mimalloc(big.as_ptr()), "a block one byte over 64 KiB");
+        assert_eq!((largest.value().len(), big.value()[100]), (64 * 1024 - 17, 1));
     }
 
     #[test]
