@@ -14,10 +14,11 @@
 #   BENCH_HUGE=1     also 2^24 entries (with BENCH_FULL; needs ~10+ GiB)
 #   BENCH_MS=300     length of one run in ms      BENCH_RUNS=3  runs per config
 #   BENCH_MAPS=a,b   maps to compare (default: all nine)
-#   BENCH_PARTS="goals matrix shards memory batch profile"   which parts of
-#                    the C/C++ run to (re)do; the others keep their CSVs
-#                    (default: all; shards = the shard-count sweep; profile =
-#                    callgrind instructions/op, when valgrind exists)
+#   BENCH_PARTS="goals matrix shards memory batch alloc profile"   which parts
+#                    of the C/C++ run to (re)do; the others keep their CSVs
+#                    (default: all; shards = the shard-count sweep; alloc =
+#                    the bundled mimalloc against a system-malloc build;
+#                    profile = callgrind instructions/op, when valgrind exists)
 #   DM_LIB_DIR / DM_INCLUDE_DIR   the library to measure (default: target/release, include)
 #   BENCH_SNAPSHOT=1 measure the last commit: build the library (and run
 #                    criterion) from `git archive HEAD` in build/bench/snap, so
@@ -35,7 +36,7 @@ MS=${BENCH_MS:-300}
 RUNS=${BENCH_RUNS:-3}
 FULL=${BENCH_FULL:-0}
 HUGE=${BENCH_HUGE:-0}
-PARTS=" ${BENCH_PARTS:-goals matrix shards memory batch profile} "
+PARTS=" ${BENCH_PARTS:-goals matrix shards memory batch alloc profile} "
 MAPS=${BENCH_MAPS:-dm_sip,dm_fast,native_sip,native_fast,std_shared_mutex,tbb,libcuckoo,urcu_lfht,glib}
 DM_LIB_DIR=${DM_LIB_DIR:-$ROOT/target/release}
 DM_INCLUDE_DIR=${DM_INCLUDE_DIR:-$ROOT/include}
@@ -156,6 +157,10 @@ run_c() {
     $B batch --count 65536 --key 16 --value 64 --runs 5 --csv "$RESULTS/batch.csv"
     fi
 
+    if [[ $PARTS == *" alloc "* ]]; then
+    run_alloc
+    fi
+
     if [[ $PARTS == *" profile "* ]] && command -v valgrind >/dev/null; then
     log "instructions per operation (callgrind, single thread, 20000 ops, only inside the named function)"
     local P=$RESULTS/profile.csv cg=$BUILD/callgrind
@@ -176,6 +181,38 @@ run_c() {
     done
     fi
     echo "c matrix: $((SECONDS - t0)) s"
+}
+
+# Entries from the bundled mimalloc (the library as measured everywhere else)
+# against the same source built with --no-default-features (system malloc):
+# the same harness binary loads one library or the other (LD_LIBRARY_PATH is
+# searched before its RUNPATH), alternating, so noise hits both.
+run_alloc() {
+    local B="$BUILD/cmake/dmbench" S="--shards same" out=$RESULTS/allocator sys=$BUILD/cargo-sysalloc/release
+    log "entry allocator: bundled mimalloc vs system malloc (--no-default-features), alternating"
+    (cd "$CRATE_DIR" && CARGO_TARGET_DIR=$BUILD/cargo-sysalloc cargo build --release --locked --no-default-features --quiet)
+    local soname
+    soname=$(readelf -d "$sys/libdashmap.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+    [ -n "$soname" ] && ln -sf libdashmap.so "$sys/$soname"
+    rm -rf "$out"
+    mkdir -p "$out/mimalloc" "$out/system"
+    local round alloc lib w t
+    for round in 1 2; do
+        for alloc in mimalloc system; do
+            lib=$DM_LIB_DIR
+            [ $alloc = system ] && lib=$sys
+            for w in RapidGrow Exchange ReadHeavy; do for t in 1 2; do
+                LD_LIBRARY_PATH=$lib $B workload --workload $w --threads $t --key 16 --value 64 --log2 14 \
+                    --maps dm_sip,dm_fast --runs "$RUNS" --ms "$MS" $S --csv "$out/$alloc/workload.csv" | sed "s/^/$alloc: /"
+            done; done
+            if [ $round = 1 ]; then
+                LD_LIBRARY_PATH=$lib $B batch --count 65536 --key 16 --value 64 --runs 5 --batches 256 \
+                    --csv "$out/$alloc/batch.csv" | sed "s/^/$alloc: /"
+                LD_LIBRARY_PATH=$lib $B memory --map dm_sip --count 1048576 --key 16 --value 64 $S \
+                    --csv "$out/$alloc/memory.csv" | sed "s/^/$alloc: /"
+            fi
+        done
+    done
 }
 
 # Criterion (benches/maps.rs) in its own target dir, so it never waits on
