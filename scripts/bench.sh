@@ -72,15 +72,20 @@ snapshot() {
     CRATE_DIR=$BUILD/snap
 }
 
+# The library's SONAME (libdashmap.so.0.Y) must resolve in directory $1, as
+# `make lib` arranges for target/release.
+link_soname() {
+    local soname
+    soname=$(readelf -d "$1/libdashmap.so" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+    if [ -n "$soname" ] && [ ! -e "$1/$soname" ]; then ln -sf libdashmap.so "$1/$soname"; fi
+}
+
 build_c() {
     if [ ! -f "$DM_LIB_DIR/libdashmap.so" ]; then
         log "building libdashmap (cargo build --release)"
         cargo build --release --locked
     fi
-    # The library's SONAME (libdashmap.so.0.Y) must resolve, as `make lib` arranges.
-    local soname
-    soname=$(readelf -d "$DM_LIB_DIR/libdashmap.so" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
-    if [ -n "$soname" ] && [ ! -e "$DM_LIB_DIR/$soname" ]; then ln -sf libdashmap.so "$DM_LIB_DIR/$soname"; fi
+    link_soname "$DM_LIB_DIR"
     log "building bench/ (CMake, Release, -O2) against $DM_LIB_DIR"
     cmake -S bench -B "$BUILD/cmake" -DCMAKE_BUILD_TYPE=Release \
         -DDM_LIB_DIR="$DM_LIB_DIR" -DDM_INCLUDE_DIR="$DM_INCLUDE_DIR" >/dev/null
@@ -191,9 +196,7 @@ run_alloc() {
     local B="$BUILD/cmake/dmbench" S="--shards same" out=$RESULTS/allocator sys=$BUILD/cargo-sysalloc/release
     log "entry allocator: bundled mimalloc vs system malloc (--no-default-features), alternating"
     (cd "$CRATE_DIR" && CARGO_TARGET_DIR=$BUILD/cargo-sysalloc cargo build --release --locked --no-default-features --quiet)
-    local soname
-    soname=$(readelf -d "$sys/libdashmap.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
-    [ -n "$soname" ] && ln -sf libdashmap.so "$sys/$soname"
+    link_soname "$sys"
     rm -rf "$out"
     mkdir -p "$out/mimalloc" "$out/system"
     local round alloc lib w t
