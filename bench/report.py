@@ -57,6 +57,11 @@ def medians(rows):
     return {k: (statistics.median(v), len(v), meta[k][0], meta[k][1], meta[k][2]) for k, v in acc.items()}
 
 
+def mops(W, workload, threads, m, log2=14):
+    """Median Mop/s of map `m` in one configuration (16 B keys, 64 B values), or None."""
+    return (W.get((workload, threads, 16, 64, log2, m)) or (None,))[0]
+
+
 def fmt(x, nd=2):
     return "–" if x is None else f"{x:.{nd}f}"
 
@@ -200,7 +205,7 @@ def why_missed(W, g, batch, prof, sys_batch):
     hash_share = (f"SipHash-1-3 is about {sip_ir - fast_ir} of the {sip_ir} instructions of a `dm_get_copy` "
                   f"(the fast hasher's call takes {fast_ir}; see the instruction counts below)"
                   if sip_ir and fast_ir else "SipHash-1-3 is a large share of a short lookup")
-    scale = lambda m, w: ratio((W.get((w, 2, 16, 64, 14, m)) or (None,))[0], (W.get((w, 1, 16, 64, 14, m)) or (None,))[0])
+    scale = lambda m, w: ratio(mops(W, w, 2, m), mops(W, w, 1, m))
     maps = [m for m in ("dm_sip", "dm_fast", "native_sip", "urcu_lfht", "libcuckoo", "tbb") if scale(m, "ReadHeavy")]
     peers_rh = [m for m in PEERS if g("ReadHeavy", m)]
     best_rh = max(peers_rh, key=lambda m: g("ReadHeavy", m)) if peers_rh else None
@@ -242,8 +247,7 @@ def why_missed(W, g, batch, prof, sys_batch):
                    "operation whose cost is mostly memory traffic; what else the C call does (argument checks, the "
                    "reentrancy check, panic containment, the value copy) is the same for both hashers and lowers the "
                    "ratio (see the instruction counts below).")
-        w2 = lambda w, m: (W.get((w, 2, 16, 64, 14, m)) or (None,))[0]
-        ro = ratio(w2("ReadOnly", "dm_fast"), w2("ReadOnly", "dm_sip"))
+        ro = ratio(mops(W, "ReadOnly", 2, "dm_fast"), mops(W, "ReadOnly", 2, "dm_sip"))
         if ro:
             out[-1] += (f" Without writes (ReadOnly, 2 threads) the ratio is {ro:.2f}×: ReadHeavy's 2% writes each move "
                         "the written shard's lock and table lines and its gate flag to the writing core, and the other "
@@ -298,7 +302,7 @@ def allocator_section(adir):
     for w, t in keys:
         cells = []
         for m in ("dm_sip", "dm_fast"):
-            a, b = ((W[x].get((w, t, 16, 64, 14, m)) or (None,))[0] for x in sides)
+            a, b = (mops(W[x], w, t, m) for x in sides)
             cells += [fmt(a), fmt(b), f"{fmt(ratio(a, b))}×"]
         L.append(f"| {w} | {t} | " + " | ".join(cells) + " |")
     L.append("")
@@ -363,7 +367,7 @@ def report(results, md_path):
     L.append("2 threads, 16 B keys, 64 B values, 2^14-key space (prefill 75%, RapidGrow from empty), side by side.\n")
     L.append("| Goal | Measured | Target | Result |")
     L.append("|---|---|---|---|")
-    g = lambda w, m: (G.get((w, 2, 16, 64, 14, m)) or (None,))[0]
+    g = lambda w, m: mops(G, w, 2, m)
     for ours in OURS:
         for w in GOAL_WORKLOADS:
             rs = [(p, ratio(g(w, ours), g(w, p))) for p in PEERS if g(w, p) is not None]
@@ -440,7 +444,7 @@ def report(results, md_path):
                             cells.append(f"{v[0]:.2f}{'†' if v[4] else ''} ({ours / v[0]:.2f}×)")
                     L.append(f"| {w} | " + " | ".join(cells) + " |")
                 L.append("")
-                series = {LABEL[m]: [(W.get((w, t, 16, 64, s, m)) or (None,))[0] for w in keys] for m in maps}
+                series = {LABEL[m]: [mops(W, w, t, m, s) for w in keys] for m in maps}
                 p = P.bars(f"workloads_2e{s}_t{t}", f"2^{s} keys, {t} threads, 16 B keys / 64 B values", "Mop/s", keys, series)
                 L.append(f"![2^{s} keys, {t} threads]({rel(p)})\n")
         # thread scaling plot for the C API vs peers on ReadHeavy/Exchange at the smallest size
@@ -448,7 +452,7 @@ def report(results, md_path):
         for w in ("ReadHeavy", "Exchange"):
             cats = [str(t) for t in threads if (w, t, 16, 64, s0, "dm_sip") in W]
             if len(cats) > 1:
-                series = {LABEL[m]: [(W.get((w, int(t), 16, 64, s0, m)) or (None,))[0] for t in cats] for m in maps}
+                series = {LABEL[m]: [mops(W, w, int(t), m, s0) for t in cats] for m in maps}
                 p = P.bars(f"scaling_{w}_2e{s0}", f"{w}, 2^{s0} keys: threads (2 cores)", "Mop/s", [f"{t} thr" for t in cats], series)
                 L.append(f"![{w} scaling]({rel(p)})\n")
 
