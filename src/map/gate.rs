@@ -20,7 +20,10 @@
 //! from one thread (whose lock word would not have moved between cores),
 //! and the interval doubles; otherwise it halves. Shards read by several
 //! threads between writes stay open; shards written about as often as read,
-//! or read by one thread, stay locked, as with dashmap alone.
+//! or read by one thread, stay locked, as with dashmap alone. Where the
+//! interval is one read, the writer itself reopens the gate just before it
+//! releases the lock, so after a write readers go on without ever taking
+//! the lock (which would cost each a miss on the lock's line).
 //!
 //! A thread claims a stripe of its own when one is free (there are as many
 //! as CPUs, rounded up to a power of two, at most 16) and gives it back when
@@ -33,9 +36,12 @@
 //! shut-then-scan are sequentially consistent, so at least one of the two
 //! sees the other (the Dekker pattern): either the reader sees the gate shut
 //! and takes the lock, or the writer sees the count and waits for the reader
-//! to leave. Only a reader holding the read lock reopens a gate, so no writer
-//! is inside then, and the next writer, which acquires the lock after that
-//! reader released it, sees the gate open and shuts it again.
+//! to leave. Only a thread holding the shard's lock reopens a gate: a reader
+//! holding the read lock (so no writer is inside), or a writer done with
+//! the table, just before it releases the write lock (with Release, so a
+//! reader that sees the gate open sees the writer's changes). The next
+//! writer, which acquires the lock after that, sees the gate open and shuts
+//! it again.
 
 use std::cell::Cell;
 use std::hint;
@@ -256,8 +262,8 @@ impl Gates {
     /// shuts it and returns once no reader is inside.
     #[inline]
     fn shut(&self, shard: usize) {
-        // Relaxed suffices: gates are opened only under the read lock, which
-        // was released before this writer acquired the write lock.
+        // Relaxed suffices: gates are opened only under the shard's lock,
+        // which was released before this writer acquired it.
         if self.control[shard].open.load(Ordering::Relaxed) {
             self.shut_and_drain(shard);
         }
@@ -358,8 +364,44 @@ impl std::ops::Deref for ReadGuard<'_> {
     }
 }
 
-/// The table under the write lock, its gate shut.
-pub(super) type WriteGuard<'a> = dashmap_rs::RwLockWriteGuard<'a, Table>;
+/// The table under the write lock, its gate shut. Dropping it reopens the
+/// gate, just before the lock is released, when the shard is read by
+/// several threads between writes (its reopening interval is one read):
+/// the readers then go on through the gate instead of each taking the lock
+/// once to reopen it (a miss on the lock's line and a second write to the
+/// gate's, per write).
+pub(super) struct WriteGuard<'a> {
+    guard: dashmap_rs::RwLockWriteGuard<'a, Table>,
+    control: &'a Control,
+}
+
+impl std::ops::Deref for WriteGuard<'_> {
+    type Target = Table;
+    #[inline(always)]
+    fn deref(&self) -> &Table {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for WriteGuard<'_> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Table {
+        &mut self.guard
+    }
+}
+
+impl Drop for WriteGuard<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // Relaxed: written only under the write lock, which this thread holds.
+        if self.control.reopen_log2.load(Ordering::Relaxed) == 0 {
+            // Release: a reader that sees the gate open (its SeqCst load in
+            // `enter`) sees every change this writer made to the table;
+            // the table is not touched again before the lock is released.
+            self.control.open.store(true, Ordering::Release);
+        }
+    }
+}
 
 /// One shard: dashmap's lock over its table, and its gate.
 #[derive(Clone, Copy)]
@@ -410,7 +452,7 @@ impl<'a> ShardRef<'a> {
         super::prefetch::prefetch_for_write(self.lock);
         let guard = self.lock.write();
         self.gates.shut(self.index);
-        guard
+        WriteGuard { guard, control: &self.gates.control[self.index] }
     }
 }
 
@@ -505,12 +547,33 @@ mod tests {
             });
         }
         assert_eq!(log2(), 0, "two readers, 10000 reads per write: the gate reopens at once (was 2^{after_writes})");
+        map.insert(b"k", b"v", None).unwrap();
+        assert!(is_open(&map, shard), "and the writer leaves it open");
         // One thread alone: its lock word never moved, the gate stays shut.
         for _ in 0..40 {
             map.insert(b"k", b"v", None).unwrap();
             read(5000);
         }
         assert!(log2() >= 3, "a single reader: reopening interval 2^{}", log2());
+    }
+
+    /// A writer reopens the gate it shut only where the reopening interval
+    /// is one read; elsewhere it stays shut for readers to reopen.
+    #[test]
+    fn writers_reopen_gates_only_where_the_interval_is_one_read() {
+        let map = small_map();
+        let shard = map.locate(b"k").1.index;
+        let log2 = &map.gates.control[shard].reopen_log2;
+        map.insert(b"k", b"v", None).unwrap();
+        assert_eq!(log2.load(Ordering::Relaxed), 1, "no read let through: the interval doubles");
+        assert!(!is_open(&map, shard), "and the writer leaves the gate shut");
+        log2.store(0, Ordering::Relaxed); // as if threads had read side by side
+        map.update(b"k", |_| assert!(!is_open(&map, shard), "never open while a writer holds the lock"));
+        assert!(is_open(&map, shard), "interval 1: the writer reopens the gate as it leaves");
+        assert_eq!(map.get_with(b"k", <[u8]>::to_vec).as_deref(), Some(&b"v"[..]), "read through the reopened gate");
+        map.insert(b"k", b"w", None).unwrap();
+        assert_eq!(log2.load(Ordering::Relaxed), 1, "one reader, one read: not worth shutting");
+        assert!(!is_open(&map, shard));
     }
 
     /// The prefetch hint follows the table: set when it first grows, moved
