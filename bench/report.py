@@ -250,8 +250,8 @@ def why_missed(W, g, batch, prof, sys_batch):
         ro = ratio(mops(W, "ReadOnly", 2, "dm_fast"), mops(W, "ReadOnly", 2, "dm_sip"))
         if ro:
             out[-1] += (f" Without writes (ReadOnly, 2 threads) the ratio is {ro:.2f}×: ReadHeavy's 2% writes each move "
-                        "the written shard's lock and table lines and its gate flag to the writing core, and the other "
-                        "core's next reads of that shard miss them, a cost the hash does not change.")
+                        "the written shard's lock line (which holds the table header) and table lines to the writing core, "
+                        "and the other core's next reads of that shard miss them, a cost the hash does not change.")
     one, ext = batch_speedups(batch, "extend")
     if "256" in ext and ext["256"][1] < 2:
         ext_ir, ins_ir = pi.get(("dm_sip", "extend")), pi.get(("dm_sip", "insert"))

@@ -5,25 +5,26 @@
 //! back and forth (BENCHMARKS.md, "Where goals are missed"). A gate per shard
 //! lets short reads skip the lock (after BRAVO, Dice and Kogan, 2019): the
 //! reader counts itself on a counter of its own thread's stripe (a stripe is
-//! cache lines that few threads write), then checks that the gate is open.
-//! A writer takes the shard's write lock as before; if the gate is open it
-//! shuts it and waits until no stripe counts a reader of that shard.
+//! cache lines that few threads write), then checks that no writer holds the
+//! shard's lock and that the gate is open. A writer takes the shard's write
+//! lock as before; if the gate is open it waits until no stripe counts a
+//! reader of that shard. So a write to a read-mostly shard changes nothing
+//! readers read but the lock word, the table and its records: the lock word
+//! shares its cache line with the table's header, which readers load anyway.
 //!
-//! The gate then stays shut, so a shard that is written often is simply
-//! locked as before, and its writers only read the gate's flag. A reader that
-//! finds it shut takes the read lock and, on one of every 2^`reopen_log2`
-//! of its locked reads, reopens the gate. That interval adapts per shard without
-//! clocks or extra shared writes: the counters also count finished gated
-//! reads, so a writer that shuts an open gate learns how many reads it let
-//! through since it was last shut. Fewer than `WORTH_SHUTTING` (shutting
-//! costs a few cache misses, a gated read saves about one), or all of them
-//! from one thread (whose lock word would not have moved between cores),
-//! and the interval doubles; otherwise it halves. Shards read by several
-//! threads between writes stay open; shards written about as often as read,
-//! or read by one thread, stay locked, as with dashmap alone. Where the
-//! interval is one read, the writer itself reopens the gate just before it
-//! releases the lock, so after a write readers go on without ever taking
-//! the lock (which would cost each a miss on the lock's line).
+//! A gate costs its writers that wait, so each writer that finds the gate
+//! open judges it by the gated reads let through since the last writer: the
+//! counters also count finished gated reads. Fewer than `WORTH_OPEN` (the
+//! wait costs a few cache misses, a gated read saves about one), or all of
+//! them from one thread (whose lock word would not have moved between
+//! cores), is a judgement against the gate and doubles the shard's
+//! reopening interval; otherwise the interval halves. Once it reaches
+//! 2^`SHUT_AT_LOG2` (net two judgements against), the writer shuts the
+//! gate. A reader that finds the gate shut takes the read lock and, on one
+//! of every 2^`reopen_log2` of its locked reads, reopens it. Shards read by
+//! several threads between writes stay open; shards written about as often
+//! as read, or read by one thread, stay locked, as with dashmap alone, and
+//! their writers only read the gate's flag.
 //!
 //! A thread claims a stripe of its own when one is free (there are as many
 //! as CPUs, rounded up to a power of two, at most 16) and gives it back when
@@ -32,16 +33,18 @@
 //! short read). Threads beyond that share a second set of stripes, counting
 //! with atomic additions both ways.
 //!
-//! Correctness: the reader's count-then-check and the writer's
-//! shut-then-scan are sequentially consistent, so at least one of the two
-//! sees the other (the Dekker pattern): either the reader sees the gate shut
-//! and takes the lock, or the writer sees the count and waits for the reader
-//! to leave. Only a thread holding the shard's lock reopens a gate: a reader
-//! holding the read lock (so no writer is inside), or a writer done with
-//! the table, just before it releases the write lock (with Release, so a
-//! reader that sees the gate open sees the writer's changes). The next
-//! writer, which acquires the lock after that, sees the gate open and shuts
-//! it again.
+//! Correctness: a reader counts itself, then loads the lock word, then the
+//! gate's flag; a writer holding the lock of an open gate makes a
+//! read-modify-write of the lock word (no change to it), then loads the
+//! counters. All of these are sequentially consistent, so at least one side
+//! sees the other (the Dekker pattern): either the reader sees the writer's
+//! lock and takes the read lock (waiting for the writer), or the writer sees
+//! the count and waits for the reader to leave. dashmap takes the lock with
+//! an Acquire exchange, which alone would not order it before the writer's
+//! loads; the extra read-modify-write does. A gate is shut only by a writer
+//! holding the lock, and a reader that then sees the lock free (the writer
+//! released it) sees the gate shut. A gate is reopened only by a reader
+//! holding the read lock, so no writer is inside then.
 
 use std::cell::Cell;
 use std::hint;
@@ -50,8 +53,15 @@ use std::thread;
 
 use super::{Shard, Table};
 
-/// Gated reads that make shutting a gate worth its cost (module comment).
-const WORTH_SHUTTING: u32 = 8;
+/// Gated reads between writes that make an open gate worth its writers'
+/// wait (module comment).
+const WORTH_OPEN: u32 = 8;
+
+/// A writer shuts an open gate once writers have judged it not worth it
+/// this many times more than worth it: one judgement is a sample of a few
+/// dozen reads, and a gate shut and reopened costs readers more than one
+/// unlucky wait costs a writer.
+const SHUT_AT_LOG2: u32 = 2;
 
 /// Longest reopening interval, as a power of two (locked reads).
 const MAX_REOPEN_LOG2: u32 = 10;
@@ -67,6 +77,30 @@ const COUNTERS_PER_LINE: usize = 16;
 /// (wrapping) in the high half, so leaving is one addition.
 const INSIDE: u64 = 1;
 const FINISHED: u64 = 1 << 32;
+
+/// dashmap's lock word while a writer holds the lock: every bit but the two
+/// low ones (`ONE_WRITER` in dashmap 6.2.1's `lock.rs`; readers count in
+/// steps of 4 and never reach it). `lock_word_says_who_holds_the_lock`
+/// checks it against the pinned dashmap.
+const WRITER: usize = !0b11;
+
+/// The word of dashmap's reader-writer lock: readers load it to learn
+/// whether a writer holds the lock, and a writer holding it makes a
+/// read-modify-write that changes nothing (`drain_and_judge`).
+#[inline(always)]
+fn lock_word(lock: &Shard) -> &AtomicUsize {
+    // dashmap's `RawRwLock` is one `AtomicUsize` (`state`), so at offset 0.
+    const _: () = assert!(
+        std::mem::size_of::<dashmap_rs::RawRwLock>() == std::mem::size_of::<AtomicUsize>()
+            && std::mem::align_of::<dashmap_rs::RawRwLock>() == std::mem::align_of::<AtomicUsize>()
+    );
+    // SAFETY: `raw` is unsafe only because the raw lock could be unlocked
+    // behind a guard's back; it is only read here (or changed by nothing).
+    // A struct the size and alignment of its only field, an `AtomicUsize`,
+    // holds it at offset 0, so the cast reads that atomic, shared with
+    // dashmap's own atomic operations on it.
+    unsafe { &*(lock.raw() as *const dashmap_rs::RawRwLock).cast::<AtomicUsize>() }
+}
 
 /// What a thread keeps for the gates, in its `tls::ThreadState` (all-zero
 /// initially).
@@ -153,12 +187,11 @@ impl Drop for Owned {
 }
 
 /// A shard's gate, on a line of its own: readers read it on every call,
-/// writers on every write, and only the flag changes often.
+/// writers on every write; the flag changes only when a gate is shut or
+/// reopened, the hints only when the table moves.
 #[repr(align(64))]
 struct Control {
     open: AtomicBool,
-    /// log2 of the reopening interval; written by writers only.
-    reopen_log2: AtomicU32,
     /// Where the table's control bytes start, and its bucket mask, as of
     /// its last growth or shrinking (null before the first): read before the
     /// gate or lock is taken, to prefetch, never to read through.
@@ -176,9 +209,13 @@ pub(super) struct Gates {
     /// `(stripe << stripe_shift) + shard`, so each stripe starts a line and a
     /// thread's counters share lines only with the same stripe's.
     counters: Box<[CounterLine]>,
-    /// Each counter's finished reads when its gate was last shut, indexed
-    /// like the counters; used by writers only (under the write lock).
-    finished_at_shut: Box<[AtomicU32]>,
+    /// Each counter's finished reads when a writer last judged its gate,
+    /// indexed like the counters; used by writers only (under the write lock).
+    finished_when_judged: Box<[AtomicU32]>,
+    /// Per shard, log2 of the reopening interval: written by writers only,
+    /// read by readers that find the gate shut (off the gate's line, which
+    /// readers of an open gate read on every call).
+    reopen_log2: Box<[AtomicU32]>,
     /// All stripes, owned and shared.
     stripes: usize,
     stripe_shift: u32,
@@ -195,13 +232,13 @@ impl Gates {
             control: (0..shards)
                 .map(|_| Control {
                     open: AtomicBool::new(true),
-                    reopen_log2: AtomicU32::new(0),
                     hint_ctrl: AtomicPtr::new(std::ptr::null_mut()),
                     hint_mask: AtomicUsize::new(0),
                 })
                 .collect(),
             counters: (0..stripes * stripe_len / COUNTERS_PER_LINE).map(|_| CounterLine(Default::default())).collect(),
-            finished_at_shut: (0..stripes * stripe_len).map(|_| AtomicU32::new(0)).collect(),
+            finished_when_judged: (0..stripes * stripe_len).map(|_| AtomicU32::new(0)).collect(),
+            reopen_log2: (0..shards).map(|_| AtomicU32::new(0)).collect(),
             stripes,
             stripe_shift: stripe_len.trailing_zeros(),
         }
@@ -218,9 +255,10 @@ impl Gates {
         &self.counters[slot / COUNTERS_PER_LINE].0[slot % COUNTERS_PER_LINE]
     }
 
-    /// Enters shard `shard` as a reader without its lock, if the gate is open.
+    /// Enters shard `shard`, whose lock is `lock`, as a reader without
+    /// taking the lock, if the gate is open and no writer holds the lock.
     #[inline(always)]
-    fn enter(&self, shard: usize) -> Option<Pass<'_>> {
+    fn enter(&self, shard: usize, lock: &Shard) -> Option<Pass<'_>> {
         let open = &self.control[shard].open;
         if !open.load(Ordering::Relaxed) {
             return None;
@@ -228,7 +266,10 @@ impl Gates {
         let stripe = stripe_of_this_thread();
         let counter = self.counter(self.slot(stripe, shard));
         counter.fetch_add(INSIDE, Ordering::SeqCst);
-        if !open.load(Ordering::SeqCst) {
+        // The lock word before the flag: a writer shuts the gate before it
+        // releases the lock, so once the lock is seen free the flag is
+        // seen as that writer left it.
+        if lock_word(lock).load(Ordering::SeqCst) & WRITER == WRITER || !open.load(Ordering::SeqCst) {
             counter.fetch_sub(INSIDE, Ordering::Relaxed);
             return None;
         }
@@ -258,21 +299,24 @@ impl Gates {
         control.hint_mask.store(table.buckets() - 1, Ordering::Relaxed);
     }
 
-    /// For a writer holding shard `shard`'s write lock: if its gate is open,
-    /// shuts it and returns once no reader is inside.
+    /// For a writer that has just taken shard `shard`'s write lock `lock`:
+    /// if the gate is open, returns once no reader is inside, having judged
+    /// the gate (module comment) and shut it if it did not pay.
     #[inline]
-    fn shut(&self, shard: usize) {
-        // Relaxed suffices: gates are opened only under the shard's lock,
-        // which was released before this writer acquired it.
+    fn drain(&self, shard: usize, lock: &Shard) {
+        // Relaxed suffices: gates are opened and shut only under the
+        // shard's lock, which was released before this writer acquired it.
         if self.control[shard].open.load(Ordering::Relaxed) {
-            self.shut_and_drain(shard);
+            self.drain_and_judge(shard, lock);
         }
     }
 
     #[cold]
-    fn shut_and_drain(&self, shard: usize) {
+    fn drain_and_judge(&self, shard: usize, lock: &Shard) {
         let control = &self.control[shard];
-        control.open.store(false, Ordering::SeqCst);
+        // Changes nothing (this thread holds the lock); sequentially
+        // consistent, so a reader that counted itself after it sees the lock.
+        lock_word(lock).fetch_or(0, Ordering::SeqCst);
         let (mut let_through, mut reading_stripes) = (0u32, 0u32);
         for stripe in 0..self.stripes {
             let slot = self.slot(stripe, shard);
@@ -293,14 +337,22 @@ impl Gates {
             // Relaxed (here and below): written only under the write lock;
             // readers read `reopen_log2` as a hint, any value is safe.
             let finished = (value / FINISHED) as u32;
-            let reads = finished.wrapping_sub(self.finished_at_shut[slot].swap(finished, Ordering::Relaxed));
+            let reads = finished.wrapping_sub(self.finished_when_judged[slot].swap(finished, Ordering::Relaxed));
             let_through = let_through.wrapping_add(reads);
             reading_stripes += u32::from(reads > 0);
         }
-        let worth_it = let_through >= WORTH_SHUTTING && reading_stripes >= 2;
-        let log2 = control.reopen_log2.load(Ordering::Relaxed);
-        let log2 = if worth_it { log2.saturating_sub(1) } else { (log2 + 1).min(MAX_REOPEN_LOG2) };
-        control.reopen_log2.store(log2, Ordering::Relaxed);
+        let worth_it = let_through >= WORTH_OPEN && reading_stripes >= 2;
+        let log2 = self.reopen_log2[shard].load(Ordering::Relaxed);
+        let new_log2 = if worth_it { log2.saturating_sub(1) } else { (log2 + 1).min(MAX_REOPEN_LOG2) };
+        // Stored only when it changes: it shares a line with other shards'.
+        if new_log2 != log2 {
+            self.reopen_log2[shard].store(new_log2, Ordering::Relaxed);
+        }
+        if new_log2 >= SHUT_AT_LOG2 {
+            // Relaxed: the unlock (Release) publishes it to any reader that
+            // then sees the lock free.
+            control.open.store(false, Ordering::Relaxed);
+        }
     }
 
     /// For a reader holding shard `shard`'s read lock because its gate was
@@ -311,8 +363,10 @@ impl Gates {
         let state = reader_state();
         state.locked_reads = state.locked_reads.wrapping_add(1);
         let control = &self.control[shard];
-        let every = 1usize << control.reopen_log2.load(Ordering::Relaxed);
-        if state.locked_reads & (every - 1) == 0 {
+        let every = 1usize << self.reopen_log2[shard].load(Ordering::Relaxed);
+        // The flag is checked first: a reader that met a writer holding the
+        // lock of an open gate must not write the gate's line.
+        if state.locked_reads & (every - 1) == 0 && !control.open.load(Ordering::Relaxed) {
             // Release: a reader that sees it open also sees the table as the
             // last writer left it (that writer's unlock happened before this
             // thread's read lock).
@@ -364,44 +418,8 @@ impl std::ops::Deref for ReadGuard<'_> {
     }
 }
 
-/// The table under the write lock, its gate shut. Dropping it reopens the
-/// gate, just before the lock is released, when the shard is read by
-/// several threads between writes (its reopening interval is one read):
-/// the readers then go on through the gate instead of each taking the lock
-/// once to reopen it (a miss on the lock's line and a second write to the
-/// gate's, per write).
-pub(super) struct WriteGuard<'a> {
-    guard: dashmap_rs::RwLockWriteGuard<'a, Table>,
-    control: &'a Control,
-}
-
-impl std::ops::Deref for WriteGuard<'_> {
-    type Target = Table;
-    #[inline(always)]
-    fn deref(&self) -> &Table {
-        &self.guard
-    }
-}
-
-impl std::ops::DerefMut for WriteGuard<'_> {
-    #[inline(always)]
-    fn deref_mut(&mut self) -> &mut Table {
-        &mut self.guard
-    }
-}
-
-impl Drop for WriteGuard<'_> {
-    #[inline(always)]
-    fn drop(&mut self) {
-        // Relaxed: written only under the write lock, which this thread holds.
-        if self.control.reopen_log2.load(Ordering::Relaxed) == 0 {
-            // Release: a reader that sees the gate open (its SeqCst load in
-            // `enter`) sees every change this writer made to the table;
-            // the table is not touched again before the lock is released.
-            self.control.open.store(true, Ordering::Release);
-        }
-    }
-}
+/// The table under the write lock, no reader inside the gate.
+pub(super) type WriteGuard<'a> = dashmap_rs::RwLockWriteGuard<'a, Table>;
 
 /// One shard: dashmap's lock over its table, and its gate.
 #[derive(Clone, Copy)]
@@ -416,10 +434,11 @@ impl<'a> ShardRef<'a> {
     /// the gate when it is open, else under the read lock.
     #[inline(always)]
     pub fn read(self) -> ReadGuard<'a> {
-        match self.gates.enter(self.index) {
+        match self.gates.enter(self.index, self.lock) {
             // SAFETY: while the pass is held no writer changes the table (a
-            // writer shuts the gate and waits for every pass to be dropped
-            // before it changes anything), so this shared reference is not
+            // writer holding the lock waits for every pass to be dropped
+            // before it changes anything, and no pass is given while a
+            // writer holds the lock), so this shared reference is not
             // aliased by a mutable one while it lives.
             Some(pass) => ReadGuard { table: unsafe { &*self.lock.data_ptr() }, _hold: Hold::Gate { _pass: pass } },
             None => {
@@ -446,13 +465,13 @@ impl<'a> ShardRef<'a> {
         ReadGuard { table, _hold: Hold::Lock { _guard: guard } }
     }
 
-    /// Write access: the write lock, then the gate shut with no reader inside.
+    /// Write access: the write lock, then no reader inside the gate.
     #[inline(always)]
     pub fn write(self) -> WriteGuard<'a> {
         super::prefetch::prefetch_for_write(self.lock);
         let guard = self.lock.write();
-        self.gates.shut(self.index);
-        WriteGuard { guard, control: &self.gates.control[self.index] }
+        self.gates.drain(self.index, self.lock);
+        guard
     }
 }
 
@@ -505,10 +524,10 @@ mod tests {
                 done.store(true, Ordering::SeqCst);
             })
         };
-        // The writer shuts the gate, then waits for this reader.
+        // The writer takes the lock, then waits for this reader.
         let start = std::time::Instant::now();
-        while is_open(&map, shard) {
-            assert!(start.elapsed() < Duration::from_secs(30), "the writer never shut the gate");
+        while lock_word(map.shard(shard).lock).load(Ordering::SeqCst) & WRITER != WRITER {
+            assert!(start.elapsed() < Duration::from_secs(30), "the writer never took the lock");
             std::thread::yield_now();
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -522,7 +541,7 @@ mod tests {
     fn gates_stay_open_only_where_several_threads_read_between_writes() {
         let map = small_map();
         let shard = map.locate(b"k").1.index;
-        let log2 = || map.gates.control[shard].reopen_log2.load(Ordering::Relaxed);
+        let log2 = || map.gates.reopen_log2[shard].load(Ordering::Relaxed);
         let read = |n: usize| (0..n).for_each(|_| { let _ = map.get_with(b"k", |_| ()); });
         // A read per write: shutting never pays.
         for i in 0..4000u32 {
@@ -557,23 +576,54 @@ mod tests {
         assert!(log2() >= 3, "a single reader: reopening interval 2^{}", log2());
     }
 
-    /// A writer reopens the gate it shut only where the reopening interval
-    /// is one read; elsewhere it stays shut for readers to reopen.
+    /// While a writer holds the lock, readers stay out of an open gate (they
+    /// see the lock word), and go through it again once the writer is done.
     #[test]
-    fn writers_reopen_gates_only_where_the_interval_is_one_read() {
+    fn readers_stay_out_of_an_open_gate_while_a_writer_holds_the_lock() {
+        let map = small_map();
+        map.insert(b"k", b"v", None).unwrap();
+        let shard = map.locate(b"k").1.index;
+        let lock = map.shard(shard).lock;
+        map.gates.reopen_log2[shard].store(0, Ordering::Relaxed); // as if reads had paid
+        let try_enter = || std::thread::scope(|s| s.spawn(|| map.gates.enter(shard, lock).is_some()).join().unwrap());
+        map.update(b"k", |_| {
+            assert!(is_open(&map, shard), "one judgement against it: the gate stays open");
+            assert!(!try_enter(), "a reader went through the gate while a writer held the lock");
+        });
+        assert!(try_enter(), "the writer is gone: readers go through the gate again");
+    }
+
+    /// One judgement against the gate does not shut it; net two do, and
+    /// readers then reopen it.
+    #[test]
+    fn a_gate_is_shut_after_two_judgements_against_it() {
         let map = small_map();
         let shard = map.locate(b"k").1.index;
-        let log2 = &map.gates.control[shard].reopen_log2;
         map.insert(b"k", b"v", None).unwrap();
-        assert_eq!(log2.load(Ordering::Relaxed), 1, "no read let through: the interval doubles");
-        assert!(!is_open(&map, shard), "and the writer leaves the gate shut");
-        log2.store(0, Ordering::Relaxed); // as if threads had read side by side
-        map.update(b"k", |_| assert!(!is_open(&map, shard), "never open while a writer holds the lock"));
-        assert!(is_open(&map, shard), "interval 1: the writer reopens the gate as it leaves");
-        assert_eq!(map.get_with(b"k", <[u8]>::to_vec).as_deref(), Some(&b"v"[..]), "read through the reopened gate");
-        map.insert(b"k", b"w", None).unwrap();
-        assert_eq!(log2.load(Ordering::Relaxed), 1, "one reader, one read: not worth shutting");
-        assert!(!is_open(&map, shard));
+        assert!(is_open(&map, shard), "one judgement against it");
+        map.insert(b"k", b"v", None).unwrap();
+        assert!(!is_open(&map, shard), "two against it: shut");
+        assert_eq!(map.gates.reopen_log2[shard].load(Ordering::Relaxed), SHUT_AT_LOG2);
+        reopen(&map, b"k");
+    }
+
+    /// The lock word reads as dashmap's pinned lock writes it: the writer
+    /// bits exactly while the write lock is held.
+    #[test]
+    fn lock_word_says_who_holds_the_lock() {
+        let map = small_map();
+        let lock = map.shard(0).lock;
+        let writer = || lock_word(lock).load(Ordering::SeqCst) & WRITER == WRITER;
+        assert!(!writer());
+        let read = lock.read();
+        let read2 = lock.read();
+        assert!(!writer(), "two readers");
+        drop((read, read2));
+        let write = lock.write();
+        assert!(writer());
+        drop(write);
+        assert!(!writer());
+        assert_eq!(lock_word(lock).load(Ordering::SeqCst), 0, "free");
     }
 
     /// The prefetch hint follows the table: set when it first grows, moved
@@ -666,11 +716,12 @@ mod tests {
     }
 
     #[test]
-    fn gate_memory_is_a_line_per_shard_and_12_bytes_per_shard_and_stripe() {
+    fn gate_memory_is_a_line_and_4_bytes_per_shard_and_12_bytes_per_shard_and_stripe() {
         let gates = Gates::new(64);
         assert_eq!(std::mem::size_of_val(&*gates.control), 64 * 64);
+        assert_eq!(std::mem::size_of_val(&*gates.reopen_log2), 64 * 4);
         assert_eq!(std::mem::size_of_val(&*gates.counters), gates.stripes * 64 * 8);
-        assert_eq!(std::mem::size_of_val(&*gates.finished_at_shut), gates.stripes * 64 * 4);
+        assert_eq!(std::mem::size_of_val(&*gates.finished_when_judged), gates.stripes * 64 * 4);
         assert!((2..=MAX_STRIPES).contains(&stripe_count()));
         assert_eq!(gates.stripes, 2 * stripe_count(), "owned stripes, then as many shared");
         // Fewer shards than a line holds still give each stripe whole lines.
