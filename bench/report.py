@@ -264,6 +264,11 @@ def why_missed(W, g, batch, prof, sys_batch):
                    "largely spends again grouping the keys by shard (hashes, a counting sort, the list of built "
                    f"entries){counted}. Over the default 64 shards a 256-key batch still takes about one lock per "
                    "4 keys.")
+        if "4096" in ext:
+            out[-1] += (f" But the locks are not what is left: at 4096 keys per call (one lock per 64 keys) "
+                        f"`dm_extend` still takes {ext['4096'][0]:.0f} ns/key ({ext['4096'][1]:.2f}×): what remains is "
+                        "the work of each entry (allocating and filling its block, hashing, the table insert), which "
+                        "no batch shares.")
         sys_ext = next((float(b["speedup"]) for b in sys_batch if (b["hasher"], b["op"], b["batch"]) == ("sip", "extend", "256")), None)
         if sys_ext:
             out[-1] += (" Nor is the allocator the limit: the bundled mimalloc that entries come from takes less than "

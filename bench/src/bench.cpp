@@ -520,7 +520,7 @@ int cmd_batch(const Args &a) {
     size_t ks = size_t(a.num("key", 16)), vs = size_t(a.num("value", 64));
     int runs = int(a.num("runs", 5));
     std::vector<size_t> sizes;
-    for (auto &s : split(a.get("batches", "16,64,256,1024"))) sizes.push_back(std::stoul(s));
+    for (auto &s : split(a.get("batches", "16,64,256,1024,4096"))) sizes.push_back(std::stoul(s));
     Keys keys(n, ks, 13);
     std::vector<uint8_t> val(vs, 0x5a);
     std::vector<dm_slice> kslices(n), vslices(n), lslices(n);
