@@ -364,8 +364,8 @@ impl Gates {
         state.locked_reads = state.locked_reads.wrapping_add(1);
         let control = &self.control[shard];
         let every = 1usize << self.reopen_log2[shard].load(Ordering::Relaxed);
-        // The flag is checked first: a reader that met a writer holding the
-        // lock of an open gate must not write the gate's line.
+        // Only a shut gate is reopened: a reader here because a writer held
+        // the lock of an open gate must not write the gate's line.
         if state.locked_reads & (every - 1) == 0 && !control.open.load(Ordering::Relaxed) {
             // Release: a reader that sees it open also sees the table as the
             // last writer left it (that writer's unlock happened before this
