@@ -137,6 +137,19 @@ fn is_pattern(v: &[u8]) -> bool {
     !v.is_empty() && v == pattern(v[0]).as_slice()
 }
 
+fn key(i: u32) -> Vec<u8> {
+    format!("key{i}").into_bytes()
+}
+
+/// A map of `shards` shards with `keys` keys, `key(i)` -> `pattern(i)`.
+fn patterned_map(shards: usize, keys: u32) -> Arc<Handle> {
+    let m = Arc::new(Handle(dm_with_shards(shards)));
+    for i in 0..keys {
+        m.insert(&key(i), &pattern(i as u8));
+    }
+    m
+}
+
 /// Readers mostly skip the shard locks (`map::gate`); this drives them
 /// against writers that overwrite values in place, remove and re-add keys
 /// and grow and shrink tables, in bursts with quiet spells so that gates
@@ -146,11 +159,7 @@ fn is_pattern(v: &[u8]) -> bool {
 fn reads_never_see_a_partial_write_while_gates_open_and_shut() {
     const KEYS: u32 = 256;
     const WRITES: u64 = 3_000;
-    let m = Arc::new(Handle(dm_with_shards(4)));
-    let key = |i: u32| format!("key{i}").into_bytes();
-    for i in 0..KEYS {
-        m.insert(&key(i), &pattern(i as u8));
-    }
+    let m = patterned_map(4, KEYS);
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..2)
         .map(|w| {
@@ -246,11 +255,7 @@ fn reads_never_see_a_partial_write_while_gates_open_and_shut() {
 fn reads_wait_for_a_slow_writer_holding_the_lock() {
     const KEYS: u32 = 8;
     const UPDATES: u32 = 2_000;
-    let m = Arc::new(Handle(dm_with_shards(2)));
-    let key = |i: u32| format!("key{i}").into_bytes();
-    for i in 0..KEYS {
-        m.insert(&key(i), &pattern(i as u8));
-    }
+    let m = patterned_map(2, KEYS);
     let stop = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..3u32)
         .map(|r| {
