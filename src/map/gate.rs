@@ -102,6 +102,13 @@ fn lock_word(lock: &Shard) -> &AtomicUsize {
     unsafe { &*(lock.raw() as *const dashmap_rs::RawRwLock).cast::<AtomicUsize>() }
 }
 
+/// Whether a writer holds `lock`, from its lock word (sequentially
+/// consistent: the reader's side of the handshake in `Gates::enter`).
+#[inline(always)]
+fn writer_holds(lock: &Shard) -> bool {
+    lock_word(lock).load(Ordering::SeqCst) & WRITER == WRITER
+}
+
 /// What a thread keeps for the gates, in its `tls::ThreadState` (all-zero
 /// initially).
 #[repr(C)]
@@ -269,7 +276,7 @@ impl Gates {
         // The lock word before the flag: a writer shuts the gate before it
         // releases the lock, so once the lock is seen free the flag is
         // seen as that writer left it.
-        if lock_word(lock).load(Ordering::SeqCst) & WRITER == WRITER || !open.load(Ordering::SeqCst) {
+        if writer_holds(lock) || !open.load(Ordering::SeqCst) {
             counter.fetch_sub(INSIDE, Ordering::Relaxed);
             return None;
         }
@@ -526,7 +533,7 @@ mod tests {
         };
         // The writer takes the lock, then waits for this reader.
         let start = std::time::Instant::now();
-        while lock_word(map.shard(shard).lock).load(Ordering::SeqCst) & WRITER != WRITER {
+        while !writer_holds(map.shard(shard).lock) {
             assert!(start.elapsed() < Duration::from_secs(30), "the writer never took the lock");
             std::thread::yield_now();
         }
@@ -613,7 +620,7 @@ mod tests {
     fn lock_word_says_who_holds_the_lock() {
         let map = small_map();
         let lock = map.shard(0).lock;
-        let writer = || lock_word(lock).load(Ordering::SeqCst) & WRITER == WRITER;
+        let writer = || writer_holds(lock);
         assert!(!writer());
         let read = lock.read();
         let read2 = lock.read();
