@@ -108,6 +108,8 @@ run_c() {
     for w in ReadHeavy Exchange RapidGrow; do
         $B workload --workload $w --threads 2 --key 16 --value 64 --log2 14 --maps "$MAPS" --runs 5 --ms 500 $S --csv "$G"
     done
+    rm -f "$RESULTS/linecost.csv"
+    $B linecost --csv "$RESULTS/linecost.csv"
     fi
 
     if [[ $PARTS == *" matrix "* ]]; then
@@ -158,8 +160,9 @@ run_c() {
 
     if [[ $PARTS == *" batch "* ]]; then
     rm -f "$RESULTS/batch.csv"
-    log "batches: dm_extend / dm_get_many / dm_remove_many vs one call per key"
-    $B batch --count 65536 --key 16 --value 64 --runs 5 --csv "$RESULTS/batch.csv"
+    log "batches: dm_extend / dm_get_many / dm_remove_many vs one call per key, 1 and 2 threads"
+    $B batch --count 65536 --key 16 --value 64 --runs 11 --threads 1 --csv "$RESULTS/batch.csv"
+    $B batch --count 65536 --key 16 --value 64 --runs 11 --threads 2 --batches 256,4096 --csv "$RESULTS/batch.csv"
     fi
 
     if [[ $PARTS == *" alloc "* ]]; then
@@ -209,7 +212,7 @@ run_alloc() {
                     --maps dm_sip,dm_fast --runs "$RUNS" --ms "$MS" $S --csv "$out/$alloc/workload.csv" | sed "s/^/$alloc: /"
             done; done
             if [ $round = 1 ]; then
-                LD_LIBRARY_PATH=$lib $B batch --count 65536 --key 16 --value 64 --runs 5 --batches 256 \
+                LD_LIBRARY_PATH=$lib $B batch --count 65536 --key 16 --value 64 --runs 5 --batches 256 --threads 1 \
                     --csv "$out/$alloc/batch.csv" | sed "s/^/$alloc: /"
                 LD_LIBRARY_PATH=$lib $B memory --map dm_sip --count 1048576 --key 16 --value 64 $S \
                     --csv "$out/$alloc/memory.csv" | sed "s/^/$alloc: /"

@@ -5,7 +5,8 @@
 //   dmbench workload --workload ReadHeavy --threads 2 --key 16 --value 64
 //                    --log2 14 --maps dm_sip,tbb,... --runs 3 --ms 500 --csv out.csv
 //   dmbench memory   --map dm_sip --count 1048576 --key 16 --value 64 --csv out.csv
-//   dmbench batch    --count 65536 --key 16 --value 64 --runs 5 --csv out.csv
+//   dmbench batch    --count 65536 --key 16 --value 64 --runs 5 --threads 1,2 --csv out.csv
+//   dmbench linecost --csv out.csv
 //
 // Workloads (after conc-map-bench / bustle): each thread owns a disjoint
 // slice of the key space and knows which of its keys are present, so reads,
@@ -33,11 +34,13 @@
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -509,9 +512,78 @@ int cmd_memory(const Args &a) {
 
 // ---------------------------------------------------------------- batch ----
 
+// Worker threads kept for a whole benchmark, as in a server's thread pool (a
+// thread's allocator pages and reader stripe stay its own from one run to
+// the next). `run(job)` has every worker call job(t); they start together,
+// and it returns the seconds from the first start to the last finish.
+class Team {
+  public:
+    explicit Team(int n) : n_(n) {
+        for (int t = 0; t < n; t++) threads_.emplace_back([this, t] { serve(t); });
+    }
+    ~Team() {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            quit_ = true;
+            gen_++;
+        }
+        wake_.notify_all();
+        for (auto &t : threads_) t.join();
+    }
+    int size() const { return n_; }
+    double run(const std::function<void(int)> &job) {
+        std::unique_lock<std::mutex> lock(mu_);
+        job_ = &job;
+        arrived_ = 0;
+        finished_ = 0;
+        first_ = 1e300;
+        last_ = 0;
+        gen_++;
+        wake_.notify_all();
+        done_.wait(lock, [&] { return finished_ == n_; });
+        return last_ - first_;
+    }
+
+  private:
+    void serve(int t) {
+        for (uint64_t seen = 0;;) {
+            const std::function<void(int)> *job;
+            {
+                std::unique_lock<std::mutex> lock(mu_);
+                wake_.wait(lock, [&] { return gen_ != seen; });
+                if (quit_) return;
+                seen = gen_;
+                job = job_;
+            }
+            // Waking takes tens of microseconds: start the clock once all are up.
+            arrived_.fetch_add(1);
+            while (arrived_.load() < n_) std::this_thread::yield();
+            double t0 = now_s();
+            (*job)(t);
+            double t1 = now_s();
+            std::lock_guard<std::mutex> lock(mu_);
+            first_ = std::min(first_, t0);
+            last_ = std::max(last_, t1);
+            if (++finished_ == n_) done_.notify_one();
+        }
+    }
+    int n_;
+    std::vector<std::thread> threads_;
+    std::mutex mu_;
+    std::condition_variable wake_, done_;
+    const std::function<void(int)> *job_ = nullptr;
+    uint64_t gen_ = 0;
+    bool quit_ = false;
+    std::atomic<int> arrived_{0};
+    int finished_ = 0;
+    double first_ = 0, last_ = 0;
+};
+
 // Per-key cost of dm_extend / dm_get_many / dm_remove_many against one
-// dm_insert / dm_get_copy / dm_remove call per key, single-threaded, on a
-// map pre-sized for all keys. Inserts go in one random order, lookups and
+// dm_insert / dm_get_copy / dm_remove call per key, on a map pre-sized for
+// all keys, with 1 and 2 threads (--threads): each thread takes its own
+// contiguous share of the keys, and the cost is thread-time per key (wall
+// time x threads / keys). Inserts go in one random order, lookups and
 // removals in another: were they the same, entries allocated one after the
 // other would be read one after the other, and the allocator's layout (not
 // the call) would decide the result.
@@ -521,6 +593,8 @@ int cmd_batch(const Args &a) {
     int runs = int(a.num("runs", 5));
     std::vector<size_t> sizes;
     for (auto &s : split(a.get("batches", "16,64,256,1024,4096"))) sizes.push_back(std::stoul(s));
+    std::vector<int> thread_counts;
+    for (auto &s : split(a.get("threads", "1,2"))) thread_counts.push_back(std::stoi(s));
     Keys keys(n, ks, 13);
     std::vector<uint8_t> val(vs, 0x5a);
     std::vector<dm_slice> kslices(n), vslices(n), lslices(n);
@@ -534,74 +608,121 @@ int cmd_batch(const Args &a) {
     for (size_t i = 0; i < n; i++) lslices[i] = kslices[order[i]];
     std::vector<size_t> lens(n);
     std::vector<uint8_t> buf(n * vs);
-    FILE *out = open_csv(a.get("csv", "batch.csv"), "hasher,op,batch,ns_per_key,single_ns_per_key,speedup");
-    for (int hasher : {DM_HASHER_SIPHASH, DM_HASHER_FAST}) {
-        const char *hname = hasher == DM_HASHER_SIPHASH ? "sip" : "fast";
-        dm_options o = dm_options_default();
-        o.capacity = n;
-        o.hasher = hasher;
-        dm_map *m;
-        if (dm_new_with_options(&o, &m) != DM_OK) std::abort();
-        // Each measurement: ns per key of `body` over all n keys, median of runs.
-        // `setup` (untimed) puts the map in the state the body expects.
-        // One comparison: `single` (one call per key) and `batched` over all n
-        // keys, alternating run by run so that a noisy spell on the shared
-        // machine hits both; ns per key, median of the runs. `setup`
-        // (untimed) puts the map in the state both bodies expect.
-        struct Pair {
-            double single, batched;
-        };
-        auto compare = [&](const std::function<void()> &setup, const std::function<void()> &single,
-                           const std::function<void()> &batched) {
-            std::vector<double> s, b;
-            for (int r = 0; r < runs; r++) {
-                for (auto [body, into] : {std::pair{&single, &s}, std::pair{&batched, &b}}) {
-                    setup();
-                    double t0 = now_s();
-                    (*body)();
-                    into->push_back((now_s() - t0) * 1e9 / double(n));
+    FILE *out = open_csv(a.get("csv", "batch.csv"), "hasher,op,batch,ns_per_key,single_ns_per_key,speedup,threads");
+    for (int threads : thread_counts) {
+        Team team(threads);
+        // Thread t's share of the keys: [lo, hi).
+        auto lo = [&](int t) { return n * size_t(t) / size_t(threads); };
+        auto hi = [&](int t) { return n * size_t(t + 1) / size_t(threads); };
+        for (int hasher : {DM_HASHER_SIPHASH, DM_HASHER_FAST}) {
+            const char *hname = hasher == DM_HASHER_SIPHASH ? "sip" : "fast";
+            dm_options o = dm_options_default();
+            o.capacity = n;
+            o.hasher = hasher;
+            dm_map *m;
+            if (dm_new_with_options(&o, &m) != DM_OK) std::abort();
+            // One comparison: `single` (one call per key) and `batched` over
+            // all n keys, alternating run by run so that a noisy spell on the
+            // shared machine hits both; thread-time per key, median of the
+            // runs. `setup` (untimed, on the first worker, so that with one
+            // thread setup and body share a thread as a program's own loop
+            // would) puts the map in the state both bodies expect.
+            struct Pair {
+                double single, batched;
+            };
+            using Job = std::function<void(int)>;
+            auto compare = [&](const std::function<void()> &setup, const Job &single, const Job &batched) {
+                std::vector<double> s, b;
+                for (int r = 0; r < runs; r++) {
+                    for (auto [body, into] : {std::pair{&single, &s}, std::pair{&batched, &b}}) {
+                        team.run([&](int t) {
+                            if (t == 0) setup();
+                        });
+                        into->push_back(team.run(*body) * 1e9 * threads / double(n));
+                    }
                 }
+                return Pair{median(s), median(b)};
+            };
+            auto empty = [&] { dm_clear(m); };
+            auto full = [&] {
+                if (dm_len(m) != n) dm_extend(m, kslices.data(), vslices.data(), n);
+            };
+            auto insert1 = [&](int t) {
+                for (size_t i = lo(t); i < hi(t); i++) dm_insert(m, keys.at(i), ks, val.data(), vs);
+            };
+            auto get1 = [&](int t) {
+                size_t vl;
+                for (size_t i = lo(t); i < hi(t); i++) dm_get_copy(m, lslices[i].ptr, ks, &buf[i * vs], vs, &vl);
+            };
+            auto remove1 = [&](int t) {
+                for (size_t i = lo(t); i < hi(t); i++) dm_remove(m, lslices[i].ptr, ks, nullptr, 0, nullptr);
+            };
+            for (size_t b : sizes) {
+                auto calls = [&](int t, const std::function<void(size_t, size_t)> &call) {
+                    for (size_t i = lo(t); i < hi(t); i += b) call(i, std::min(b, hi(t) - i));
+                };
+                Pair ext = compare(empty, insert1, [&](int t) {
+                    calls(t, [&](size_t i, size_t c) { dm_extend(m, &kslices[i], &vslices[i], c); });
+                });
+                Pair gm = compare(full, get1, [&](int t) {
+                    size_t used;
+                    calls(t, [&](size_t i, size_t c) {
+                        dm_get_many(m, &lslices[i], c, &buf[i * vs], c * vs, &lens[i], &used);
+                    });
+                });
+                Pair rm = compare(full, remove1, [&](int t) {
+                    size_t removed;
+                    calls(t, [&](size_t i, size_t c) { dm_remove_many(m, &lslices[i], c, &removed); });
+                });
+                const std::pair<const char *, Pair> rows[] = {{"extend", ext}, {"get_many", gm}, {"remove_many", rm}};
+                for (auto &[op, p] : rows)
+                    std::fprintf(out, "%s,%s,%zu,%.2f,%.2f,%.3f,%d\n", hname, op, b, p.batched, p.single,
+                                 p.single / p.batched, threads);
+                std::printf("batch %s t=%d b=%zu: extend %.1f ns/key (insert %.1f, %.2fx)  get_many %.1f (get_copy "
+                            "%.1f, %.2fx)  remove_many %.1f (remove %.1f, %.2fx)\n",
+                            hname, threads, b, ext.batched, ext.single, ext.single / ext.batched, gm.batched, gm.single,
+                            gm.single / gm.batched, rm.batched, rm.single, rm.single / rm.batched);
             }
-            return Pair{median(s), median(b)};
-        };
-        auto empty = [&] { dm_clear(m); };
-        auto full = [&] {
-            if (dm_len(m) != n) dm_extend(m, kslices.data(), vslices.data(), n);
-        };
-        size_t vl;
-        auto insert1 = [&] {
-            for (size_t i = 0; i < n; i++) dm_insert(m, keys.at(i), ks, val.data(), vs);
-        };
-        auto get1 = [&] {
-            for (size_t i = 0; i < n; i++) dm_get_copy(m, lslices[i].ptr, ks, &buf[i * vs], vs, &vl);
-        };
-        auto remove1 = [&] {
-            for (size_t i = 0; i < n; i++) dm_remove(m, lslices[i].ptr, ks, nullptr, 0, nullptr);
-        };
-        for (size_t b : sizes) {
-            Pair ext = compare(empty, insert1, [&] {
-                for (size_t i = 0; i < n; i += b) dm_extend(m, &kslices[i], &vslices[i], std::min(b, n - i));
-            });
-            Pair gm = compare(full, get1, [&] {
-                size_t used;
-                for (size_t i = 0; i < n; i += b)
-                    dm_get_many(m, &lslices[i], std::min(b, n - i), &buf[i * vs], b * vs, &lens[i], &used);
-            });
-            Pair rm = compare(full, remove1, [&] {
-                size_t removed;
-                for (size_t i = 0; i < n; i += b) dm_remove_many(m, &lslices[i], std::min(b, n - i), &removed);
-            });
-            const std::pair<const char *, Pair> rows[] = {{"extend", ext}, {"get_many", gm}, {"remove_many", rm}};
-            for (auto &[op, p] : rows)
-                std::fprintf(out, "%s,%s,%zu,%.2f,%.2f,%.3f\n", hname, op, b, p.batched, p.single, p.single / p.batched);
-            std::printf("batch %s b=%zu: extend %.1f ns/key (insert %.1f, %.2fx)  get_many %.1f (get_copy %.1f, %.2fx)"
-                        "  remove_many %.1f (remove %.1f, %.2fx)\n",
-                        hname, b, ext.batched, ext.single, ext.single / ext.batched, gm.batched, gm.single,
-                        gm.single / gm.batched, rm.batched, rm.single, rm.single / rm.batched);
+            dm_free(m);
         }
-        dm_free(m);
     }
     std::fclose(out);
+    return 0;
+}
+
+// ------------------------------------------------------------- linecost ----
+
+// How long one cache line takes to move between two cores: two threads pass
+// a counter back and forth (each waits for the other's increment), so one
+// pass is one transfer of the line. Every write to a line that another core
+// reads next costs about this much, which is what the 2-thread write
+// workloads mostly measure on a given machine.
+int cmd_linecost(const Args &a) {
+    const long passes = a.num("passes", 1000000);
+    int runs = int(a.num("runs", 5));
+    std::vector<double> ns;
+    for (int r = 0; r < runs; r++) {
+        alignas(128) std::atomic<long> line{0};
+        std::thread other([&] {
+            for (long i = 1; i < 2 * passes; i += 2) {
+                while (line.load(std::memory_order_acquire) != i) {
+                }
+                line.store(i + 1, std::memory_order_release);
+            }
+        });
+        double t0 = now_s();
+        for (long i = 0; i < 2 * passes; i += 2) {
+            line.store(i + 1, std::memory_order_release);
+            while (line.load(std::memory_order_acquire) != i + 2) {
+            }
+        }
+        ns.push_back((now_s() - t0) * 1e9 / double(2 * passes));
+        other.join();
+    }
+    FILE *out = open_csv(a.get("csv", "linecost.csv"), "ns_per_transfer");
+    std::fprintf(out, "%.1f\n", median(ns));
+    std::fclose(out);
+    std::printf("linecost: %.1f ns per cache-line transfer between two threads (median of %d)\n", median(ns), runs);
     return 0;
 }
 
@@ -659,7 +780,7 @@ int cmd_profile(const Args &a) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: %s workload|memory|batch|profile --key value ...\n", argv[0]);
+        std::fprintf(stderr, "usage: %s workload|memory|batch|linecost|profile --key value ...\n", argv[0]);
         return 2;
     }
     Args a;
@@ -685,6 +806,7 @@ int main(int argc, char **argv) {
         if (cmd == "workload") rc = cmd_workload(a);
         else if (cmd == "memory") rc = cmd_memory(a);
         else if (cmd == "batch") rc = cmd_batch(a);
+        else if (cmd == "linecost") rc = cmd_linecost(a);
         else if (cmd == "profile") rc = cmd_profile(a);
         else {
             std::fprintf(stderr, "unknown command %s\n", argv[1]);
