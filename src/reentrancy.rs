@@ -78,15 +78,14 @@ pub fn defer_release(id: usize) -> bool {
 pub struct CallbackScope(usize);
 
 impl CallbackScope {
-    #[inline]
+    #[inline(always)]
     pub fn enter(id: usize) -> CallbackScope {
         // SAFETY: as in `is_active`.
         let f = unsafe { &mut *fast_state() };
         if f.depth == 0 {
             f.outer = id;
         } else {
-            // Fails only while the thread's locals are being destroyed.
-            let _ = SLOW.try_with(|s| s.borrow_mut().inner.push(id));
+            enter_inner(id);
         }
         f.depth += 1;
         CallbackScope(id)
@@ -94,7 +93,7 @@ impl CallbackScope {
 
     /// Ends the scope; returns how many releases of the map were deferred
     /// during it, which the caller must now carry out.
-    #[inline]
+    #[inline(always)]
     pub fn exit(self) -> usize {
         let id = self.0;
         std::mem::forget(self);
@@ -110,10 +109,30 @@ impl Drop for CallbackScope {
     }
 }
 
+/// A scope opened inside another one (another map's callback calling this
+/// map, which then runs a callback of its own).
+#[cold]
+fn enter_inner(id: usize) {
+    // Fails only while the thread's locals are being destroyed.
+    let _ = SLOW.try_with(|s| s.borrow_mut().inner.push(id));
+}
+
 /// Closes the innermost scope (that of `id`); once no scope of `id` is
 /// left, takes its deferred releases and returns their number.
-#[inline]
+#[inline(always)]
 fn end(id: usize) -> usize {
+    // SAFETY: as in `is_active`.
+    let f = unsafe { &mut *fast_state() };
+    // The common case, inline: the only scope, nothing deferred.
+    if f.depth == 1 && f.deferred == 0 {
+        f.depth = 0;
+        return 0;
+    }
+    end_nested_or_deferred(id)
+}
+
+#[cold]
+fn end_nested_or_deferred(id: usize) -> usize {
     // SAFETY: as in `is_active`.
     let f = unsafe { &mut *fast_state() };
     match f.depth {

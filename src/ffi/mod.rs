@@ -230,7 +230,7 @@ impl InCallback {
     /// # Safety
     /// `map` must be a live handle from this library, and the caller's
     /// reference must not be released by another thread during the call.
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn enter(map: *const dm_map) -> Result<InCallback, dm_status> {
         // SAFETY: forwarded contract.
         unsafe { live(map) }?;
@@ -245,7 +245,7 @@ impl InCallback {
 }
 
 impl Drop for InCallback {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         // The mark goes first, so that dropping the map (below) sees no
         // callback running.
