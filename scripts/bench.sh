@@ -162,7 +162,7 @@ run_c() {
     rm -f "$RESULTS/batch.csv"
     log "batches: dm_extend / dm_get_many / dm_remove_many vs one call per key, 1 and 2 threads"
     $B batch --count 65536 --key 16 --value 64 --runs 11 --threads 1 --csv "$RESULTS/batch.csv"
-    $B batch --count 65536 --key 16 --value 64 --runs 11 --threads 2 --batches 256,4096 --csv "$RESULTS/batch.csv"
+    $B batch --count 65536 --key 16 --value 64 --runs 31 --threads 2 --batches 256,4096 --csv "$RESULTS/batch.csv"
     fi
 
     if [[ $PARTS == *" alloc "* ]]; then
