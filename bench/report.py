@@ -313,6 +313,12 @@ def why_missed(W, g, batch, prof, sys_batch, linecost):
                    "them for the keys ahead and hashes SipHash keys 8 (AVX-512) or 4 (AVX2) at a time, so the gain grows with "
                    "the batch and is capped by how many misses the machine overlaps. Small batches pay the per-call "
                    "planning without enough keys to overlap.")
+    one2, gm2 = batch_speedups(batch, "get_many", threads=2)
+    if "256" in gm2 and gm2["256"][1] < 2:
+        out.append(f"- **`dm_get_many`, two threads.** {gm2['256'][1]:.2f}× at 256 keys per call "
+                   f"({gm2['256'][0]:.0f} vs {one2:.0f} ns of thread time per key). Reads share no written line, so "
+                   "two threads should match one thread's ratio; a 2-thread run takes about 2 ms, and one thread "
+                   "preempted by another process on this 2-CPU VM stretches it (see [Batches](#batches)).")
     out.append("")
     return out
 
